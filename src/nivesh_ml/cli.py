@@ -1,0 +1,141 @@
+"""The ``nivesh-ml`` command line: every subcommand delegates to a package; no logic lives here.
+
+Errors the user can fix (``NiveshError``) end the command with one line on stderr and exit
+code 2; so does a bad option (typer/click usage errors).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from nivesh_ml import __version__
+from nivesh_ml.config import Settings, load_settings
+from nivesh_ml.errors import NiveshError
+from nivesh_ml.log import setup_logging
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="nivesh-ml: Nivesh's ML platform, six financial models from data to production.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+data_app = typer.Typer(help="Data sets: the synthetic Nivesh data and the shipped public data.", no_args_is_help=True)
+db_app = typer.Typer(help="The app database: migrations.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(db_app, name="db")
+
+stdout = Console()
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+def _version(value: bool) -> None:
+    if value:
+        stdout.print(f"nivesh-ml {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Load settings (NIVESH_* environment, .env), set up logging, keep every library offline."""
+    settings = load_settings()
+    settings.export_offline_env()
+    setup_logging(settings.log_level, settings.log_format)
+    ctx.obj = settings
+
+
+@app.command()
+def up(ctx: typer.Context) -> None:
+    """Run the main job: every stage that exists, each skipped when already done."""
+    from nivesh_ml.pipelines.up import run_up
+
+    run_up(_settings(ctx))
+
+
+@data_app.command("generate")
+def data_generate(
+    ctx: typer.Context,
+    users: Annotated[int | None, typer.Option(min=1, help="Users to generate [default: NIVESH_USERS].")] = None,
+    months: Annotated[
+        int | None, typer.Option(min=1, max=120, help="Months of transactions [default: NIVESH_MONTHS].")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Random seed [default: NIVESH_SEED].")] = None,
+    force: Annotated[bool, typer.Option(help="Regenerate even if the same data set is already there.")] = False,
+) -> None:
+    """Generate synthetic Nivesh users, accounts and transactions (with labelled anomalies)."""
+    from nivesh_ml.data.nivesh import ensure_synthetic, synthetic_dir
+    from nivesh_ml.data.synthetic import GeneratorConfig
+
+    settings = _settings(ctx)
+    config = GeneratorConfig(
+        users=users or settings.users, months=months or settings.months, seed=settings.seed if seed is None else seed
+    )
+    manifest = ensure_synthetic(settings, config, force=force)
+    rows = ", ".join(f"{name} {count:,}" for name, count in manifest["rows"].items())
+    stdout.print(f"{synthetic_dir(settings)}: {rows} (version {manifest['version'][:12]})")
+
+
+@data_app.command("check")
+def data_check(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Folder of the shipped public data sets [default: NIVESH_DATASETS_DIR].")
+    ] = None,
+) -> None:
+    """Check the shipped public data sets: every file present and its checksum as SOURCE.md lists."""
+    from nivesh_ml.data.public import verify_all
+
+    statuses = verify_all(data_dir or _settings(ctx).datasets_dir)
+    table = Table("data set", "status", "licence", "detail")
+    for status in statuses:
+        table.add_row(status.name, "ok" if status.ok else "[red]problem", status.licence, status.message)
+    stdout.print(table)
+    if not all(status.ok for status in statuses):
+        raise typer.Exit(2)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+) -> None:
+    """Create or migrate the app database to the latest schema (safe to re-run)."""
+    from nivesh_ml.db.migrate import current, upgrade
+
+    url = _settings(ctx).db_url
+    upgrade(url, revision)
+    stdout.print(f"app database at revision {current(url)}")
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context) -> None:
+    """Print the app database's current migration revision."""
+    from nivesh_ml.db.migrate import current
+
+    stdout.print(current(_settings(ctx).db_url) or "empty (run `nivesh-ml db upgrade`)")
+
+
+def main() -> None:
+    """Console entry point: run the app, turning a user-fixable error into one line and exit 2."""
+    try:
+        app()
+    except NiveshError as exc:
+        print(f"nivesh-ml: error: {exc}", file=sys.stderr)
+        sys.exit(2)

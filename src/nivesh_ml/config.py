@@ -1,0 +1,152 @@
+"""One ``Settings`` for the whole platform: every URL, path, key and threshold.
+
+Values come from ``NIVESH_*`` environment variables, then a ``.env`` file in the working
+directory, then the defaults below. Nothing here connects, creates a directory or touches
+the process environment at import time: call :func:`load_settings` once at start-up and
+pass the result down.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from nivesh_ml.errors import ConfigError
+
+__all__ = ["OFFLINE_ENV", "Settings", "load_settings"]
+
+ENV_PREFIX = "NIVESH_"
+
+# Libraries that would otherwise call out to the internet (telemetry, model hubs).
+OFFLINE_ENV: dict[str, str] = {
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "1",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+}
+
+
+class Settings(BaseSettings):
+    """Platform configuration; every field is ``NIVESH_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    # Where things live
+    home: Path = Field(Path("var"), description="Data dir: everything nivesh-ml writes lives under it.")
+    datasets_dir: Path = Field(
+        Path("../shared/data"), description="Folder holding the shipped public data sets (read only)."
+    )
+
+    # Backends
+    database_url: str = Field("", description="App DB URL; empty means SQLite at <home>/nivesh.db.")
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis for the online feature store.")
+    online_store: Literal["sqlite", "redis"] = Field("sqlite", description="Online feature store backend.")
+    mlflow_tracking_uri: str = Field("", description="MLflow tracking URI; empty means SQLite under <home>/mlflow.")
+
+    # Synthetic data defaults for `nivesh-ml up` / `data generate`
+    users: int = Field(10_000, ge=1, le=1_000_000, description="Synthetic users to generate.")
+    months: int = Field(24, ge=1, le=120, description="Months of synthetic transactions.")
+    seed: int = Field(42, ge=0, description="Seed for every random choice in the platform.")
+
+    # Model server
+    host: str = Field("127.0.0.1", description="Model server bind address.")
+    port: int = Field(8000, ge=1, le=65_535, description="Model server port.")
+    api_keys: list[SecretStr] = Field(
+        default_factory=list, description="Static API keys accepted besides the ones in the app DB (JSON list)."
+    )
+    rate_limit: str = Field("120/minute", description="Per-key rate limit in `limits` notation.")
+
+    # Thresholds
+    intent_confidence_threshold: float = Field(0.5, gt=0, lt=1, description="Below it intent answers fallback.")
+    anomaly_threshold: float = Field(0.5, gt=0, lt=1, description="Anomaly score at or above which a flag is raised.")
+    credit_high_risk_threshold: float = Field(0.3, gt=0, lt=1, description="PD at or above which risk is high.")
+    drift_share_threshold: float = Field(0.3, gt=0, le=1, description="Share of drifted columns that alerts.")
+
+    # Logging
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto", description="`auto` is readable text on a terminal, JSON otherwise."
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("expected a sqlite:/// or postgresql+psycopg:// URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("expected a redis://host:port/db URL")
+        return value
+
+    # Derived paths: all under `home`, none created here.
+    @property
+    def data_dir(self) -> Path:
+        """Generated data sets (Parquet)."""
+        return self.home / "data"
+
+    @property
+    def features_dir(self) -> Path:
+        """Offline feature store (Parquet)."""
+        return self.home / "features"
+
+    @property
+    def models_dir(self) -> Path:
+        """Exported model artefacts outside MLflow (ONNX files, spaCy pipelines)."""
+        return self.home / "models"
+
+    @property
+    def mlflow_dir(self) -> Path:
+        """Embedded MLflow backend store and artefacts."""
+        return self.home / "mlflow"
+
+    @property
+    def db_url(self) -> str:
+        """The app database URL, defaulting to SQLite under ``home``."""
+        return self.database_url or f"sqlite:///{(self.home / 'nivesh.db').as_posix()}"
+
+    @property
+    def tracking_uri(self) -> str:
+        """MLflow tracking URI, defaulting to SQLite under ``home``."""
+        return self.mlflow_tracking_uri or f"sqlite:///{(self.mlflow_dir / 'mlflow.db').as_posix()}"
+
+    def export_offline_env(self) -> None:
+        """Tell MLflow and Hugging Face libraries in this process never to call out."""
+        for name, value in OFFLINE_ENV.items():
+            os.environ.setdefault(name, value)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment, turning a bad value into a one-line ``ConfigError``."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc)) from None
+
+
+def _one_line(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    name = ENV_PREFIX + "_".join(str(part) for part in first["loc"] if isinstance(part, str)).upper()
+    got = first.get("input")
+    reason = first["msg"].removeprefix("Value error, ")
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{name}={got!r} is not valid: {reason}{more}; fix it in the environment or .env"

@@ -1,0 +1,31 @@
+"""Fixtures shared by every test: isolated settings under a temporary NIVESH_HOME."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nivesh_ml.config import OFFLINE_ENV, Settings, load_settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("NIVESH_DATASETS_DIR", REPO_ROOT.parent / "shared" / "data")).resolve()
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No NIVESH_* variable of the developer's shell leaks into a test; nothing calls out."""
+    for name in list(os.environ):
+        if name.startswith("NIVESH_"):
+            monkeypatch.delenv(name)
+    for name, value in OFFLINE_ENV.items():
+        monkeypatch.setenv(name, value)
+    yield
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings with every writable path under a fresh temporary home."""
+    return load_settings(_env_file=None, home=tmp_path / "var", datasets_dir=SHARED_DATA)
