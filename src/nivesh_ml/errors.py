@@ -8,7 +8,9 @@ The hierarchy::
     │   ├── DatasetMissingError      a data set's folder or a file in it is not there
     │   ├── ChecksumMismatchError    a file's sha256 differs from the one its SOURCE.md lists
     │   └── SchemaError              a frame does not match its declared schema
-    └── DatabaseError                the app database cannot be reached or migrated
+    ├── DatabaseError                the app database cannot be reached or migrated
+    └── FeatureStoreError            the feature store cannot answer
+        └── OnlineStoreUnavailable   the online store's server (Redis) or file cannot be reached in time
 
 The CLI turns any ``NiveshError`` into one line on stderr and exit code 2; the model
 server maps them to HTTP status codes in one place (``serving``).
@@ -22,7 +24,9 @@ __all__ = [
     "DataError",
     "DatabaseError",
     "DatasetMissingError",
+    "FeatureStoreError",
     "NiveshError",
+    "OnlineStoreUnavailable",
     "SchemaError",
 ]
 
@@ -53,3 +57,11 @@ class SchemaError(DataError):
 
 class DatabaseError(NiveshError):
     """The app database cannot be reached or migrated."""
+
+
+class FeatureStoreError(NiveshError):
+    """The feature store cannot answer (bad view, version or entity request)."""
+
+
+class OnlineStoreUnavailable(FeatureStoreError):  # noqa: N818 (reads better than ...Error at call sites)
+    """The online store's server or file cannot be reached within its timeout."""
