@@ -1,0 +1,235 @@
+"""The app database's four tables, as SQLAlchemy 2 typed declarative models.
+
+- ``model_registry``: one row per trained model version, with its lifecycle status.
+- ``model_deployment``: where a version is served and with what share of traffic.
+- ``model_prediction``: every prediction the server made, with the version that made it,
+  and later the feedback (``actual_outcome``).
+- ``training_dataset``: the data sets models were trained on, versioned by content hash.
+
+Model status (``model_registry.status``) takes one of :data:`MODEL_STATUSES`:
+
+- ``staging``: registered, not serving (the default for a new version);
+- ``challenger``: serving a canary share of traffic, or mirrored to (shadow);
+- ``champion``: serving the main traffic; the original design's ``production``, renamed to
+  match the MLflow registry aliases (``champion``/``challenger``), so there is one word for it;
+- ``archived``: retired, kept for lineage and rollback.
+
+Portability: ids are :class:`sqlalchemy.Uuid` (native ``uuid`` on PostgreSQL, ``CHAR(32)``
+on SQLite); JSON columns are ``JSONB`` on PostgreSQL and ``JSON`` elsewhere; timestamps are
+``timestamptz`` on PostgreSQL and always come back timezone-aware (UTC) on both backends.
+Every constraint is named by :data:`NAMING_CONVENTION`, so migrations are deterministic.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+    Uuid,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = [
+    "DEPLOYMENT_STATUSES",
+    "MODEL_STATUSES",
+    "NAMING_CONVENTION",
+    "Base",
+    "ModelDeployment",
+    "ModelPrediction",
+    "ModelRegistry",
+    "TrainingDataset",
+    "UTCDateTime",
+    "utcnow",
+]
+
+MODEL_STATUSES: tuple[str, ...] = ("staging", "challenger", "champion", "archived")
+DEPLOYMENT_STATUSES: tuple[str, ...] = ("active", "inactive", "rolled_back")
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# JSONB on PostgreSQL (indexable, compact), JSON elsewhere. A Python None is SQL NULL.
+JSONType = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def _in_list(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """``DateTime(timezone=True)`` that stores and returns aware UTC datetimes on every backend.
+
+    SQLite keeps no offset: without this an IST time would be stored as its wall-clock
+    digits and compare wrongly against UTC ones. Naive datetimes are refused.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware one, e.g. datetime.now(UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base; its metadata names every constraint by :data:`NAMING_CONVENTION`."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _created_at() -> Mapped[datetime]:
+    # The ORM sets the time (microsecond precision, distinct within one transaction); the
+    # server default covers rows written without the ORM.
+    return mapped_column(UTCDateTime(), nullable=False, default=utcnow, server_default=func.now())
+
+
+def _updated_at() -> Mapped[datetime]:
+    return mapped_column(
+        UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow, server_default=func.now()
+    )
+
+
+class ModelRegistry(Base):
+    """One trained version of a model, its artefact, metrics and lifecycle status."""
+
+    __tablename__ = "model_registry"
+    __table_args__ = (
+        UniqueConstraint("model_name", "version"),
+        CheckConstraint(_in_list("status", MODEL_STATUSES), name="status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
+    model_name: Mapped[str] = mapped_column(String(128), nullable=False)
+    model_type: Mapped[str] = mapped_column(String(64), nullable=False)
+    version: Mapped[str] = mapped_column(String(64), nullable=False)
+    framework: Mapped[str] = mapped_column(String(64), nullable=False)
+    artifact_path: Mapped[str] = mapped_column(String(1024), nullable=False)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    training_data_version: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    status: Mapped[str] = mapped_column(
+        String(32), nullable=False, default="staging", server_default="staging"
+    )
+    created_by: Mapped[str] = mapped_column(String(128), nullable=False)
+    deployed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _updated_at()
+
+    deployments: Mapped[list[ModelDeployment]] = relationship(
+        back_populates="model", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def __repr__(self) -> str:
+        return f"ModelRegistry({self.model_name!r}, version={self.version!r}, status={self.status!r})"
+
+
+class ModelDeployment(Base):
+    """Where a model version is served, and the share of traffic it gets there."""
+
+    __tablename__ = "model_deployment"
+    __table_args__ = (
+        CheckConstraint("traffic_percentage >= 0 AND traffic_percentage <= 100", name="traffic_percentage"),
+        CheckConstraint(_in_list("status", DEPLOYMENT_STATUSES), name="status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
+    model_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid(), ForeignKey("model_registry.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    environment: Mapped[str] = mapped_column(String(64), nullable=False)
+    endpoint_url: Mapped[str] = mapped_column(String(1024), nullable=False)
+    traffic_percentage: Mapped[int] = mapped_column(
+        Integer(), nullable=False, default=100, server_default=text("100")
+    )
+    status: Mapped[str] = mapped_column(String(32), nullable=False, default="active", server_default="active")
+    deployed_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _updated_at()
+
+    model: Mapped[ModelRegistry] = relationship(back_populates="deployments")
+
+    def __repr__(self) -> str:
+        traffic = f"{self.traffic_percentage}%"
+        return f"ModelDeployment({self.environment!r}, traffic={traffic}, status={self.status!r})"
+
+
+class ModelPrediction(Base):
+    """One prediction: its input, output, latency and, once known, the actual outcome.
+
+    Predictions are an audit log: deleting a model that has predictions is refused
+    (the foreign key has no ``ON DELETE``); archive the model instead.
+    """
+
+    __tablename__ = "model_prediction"
+    __table_args__ = (Index(None, "model_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
+    model_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("model_registry.id"), nullable=False)
+    user_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    input_data: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
+    prediction: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
+    confidence: Mapped[float | None] = mapped_column(Float(), nullable=True)
+    actual_outcome: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    latency_ms: Mapped[float] = mapped_column(Float(), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), nullable=False, default=utcnow, server_default=func.now(), index=True
+    )
+
+    def __repr__(self) -> str:
+        return f"ModelPrediction({self.id}, model_id={self.model_id}, created_at={self.created_at})"
+
+
+class TrainingDataset(Base):
+    """A data set a model was trained on, identified by name and the sha256 of its content."""
+
+    __tablename__ = "training_dataset"
+    __table_args__ = (
+        UniqueConstraint("dataset_name", "content_hash"),
+        CheckConstraint("length(content_hash) = 64", name="content_hash_sha256"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
+    dataset_name: Mapped[str] = mapped_column(String(128), nullable=False)
+    model_type: Mapped[str] = mapped_column(String(64), nullable=False)
+    data_source: Mapped[str] = mapped_column(String(256), nullable=False)
+    size: Mapped[int] = mapped_column(BigInteger(), nullable=False)
+    s3_path: Mapped[str] = mapped_column(String(1024), nullable=False)
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    created_at: Mapped[datetime] = _created_at()
+
+    def __repr__(self) -> str:
+        return f"TrainingDataset({self.dataset_name!r}, hash={self.content_hash[:12]}, rows={self.size})"

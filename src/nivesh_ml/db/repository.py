@@ -1,0 +1,219 @@
+"""Small typed functions over the app database, one per thing the platform records or asks.
+
+Each takes an open :class:`~sqlalchemy.orm.Session` and leaves committing to the caller
+(:func:`nivesh_ml.db.session.session_scope`). A problem the caller can fix (an unknown id, a
+duplicate version, a status outside :data:`~nivesh_ml.db.models.MODEL_STATUSES`) raises
+:class:`~nivesh_ml.errors.DataError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from nivesh_ml.db.models import MODEL_STATUSES, ModelPrediction, ModelRegistry, TrainingDataset, utcnow
+from nivesh_ml.errors import DataError
+
+__all__ = [
+    "get_model_version",
+    "log_prediction",
+    "predictions_between",
+    "record_feedback",
+    "record_training_dataset",
+    "register_model_version",
+    "set_model_status",
+]
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_SERVING = frozenset({"challenger", "champion"})
+
+
+def record_training_dataset(
+    session: Session,
+    *,
+    dataset_name: str,
+    model_type: str,
+    data_source: str,
+    size: int,
+    s3_path: str,
+    content_hash: str,
+) -> TrainingDataset:
+    """Record a training data set; the same name and content hash returns the row already there."""
+    if not _SHA256_HEX.fullmatch(content_hash):
+        raise DataError(f"content_hash {content_hash!r} is not a sha256 hex digest (64 lowercase hex digits)")
+    if size < 0:
+        raise DataError(f"data set {dataset_name!r} has a negative size {size}")
+    existing = _find_dataset(session, dataset_name, content_hash)
+    if existing is not None:
+        return existing
+    row = TrainingDataset(
+        dataset_name=dataset_name,
+        model_type=model_type,
+        data_source=data_source,
+        size=size,
+        s3_path=s3_path,
+        content_hash=content_hash,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        # Another writer recorded the same data set between our read and our insert.
+        existing = _find_dataset(session, dataset_name, content_hash)
+        if existing is None:
+            raise
+        return existing
+    return row
+
+
+def register_model_version(
+    session: Session,
+    *,
+    model_name: str,
+    model_type: str,
+    version: str,
+    framework: str,
+    artifact_path: str,
+    created_by: str,
+    metrics: Mapping[str, Any] | None = None,
+    training_data_version: str | None = None,
+    status: str = "staging",
+) -> ModelRegistry:
+    """Register a new model version (``staging`` unless told); a version registered twice is an error."""
+    _check_status(status)
+    row = ModelRegistry(
+        model_name=model_name,
+        model_type=model_type,
+        version=version,
+        framework=framework,
+        artifact_path=artifact_path,
+        created_by=created_by,
+        metrics=dict(metrics or {}),
+        training_data_version=training_data_version,
+        status=status,
+        deployed_at=utcnow() if status in _SERVING else None,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        raise DataError(f"model {model_name!r} version {version!r} is already registered") from None
+    return row
+
+
+def get_model_version(session: Session, model_name: str, version: str) -> ModelRegistry | None:
+    """The registry row of one model version, or None."""
+    query = select(ModelRegistry).where(
+        ModelRegistry.model_name == model_name, ModelRegistry.version == version
+    )
+    return session.scalars(query).one_or_none()
+
+
+def set_model_status(session: Session, model_id: uuid.UUID, status: str) -> ModelRegistry:
+    """Move a model version to ``status``.
+
+    A new champion archives the model's previous champion (one champion per model name);
+    entering ``challenger`` or ``champion`` stamps ``deployed_at``.
+    """
+    _check_status(status)
+    row = session.get(ModelRegistry, model_id)
+    if row is None:
+        raise DataError(f"no model version with id {model_id}")
+    if status == "champion":
+        _archive_champions(session, row.model_name, keep=row.id)
+    if status in _SERVING and row.status != status:
+        row.deployed_at = utcnow()
+    row.status = status
+    session.flush()
+    return row
+
+
+def log_prediction(
+    session: Session,
+    *,
+    model_id: uuid.UUID,
+    input_data: Mapping[str, Any],
+    prediction: Mapping[str, Any],
+    latency_ms: float,
+    user_id: str | None = None,
+    confidence: float | None = None,
+) -> uuid.UUID:
+    """Add one prediction to the log and return its id (written when the session flushes)."""
+    prediction_id = uuid.uuid4()
+    session.add(
+        ModelPrediction(
+            id=prediction_id,
+            model_id=model_id,
+            user_id=user_id,
+            input_data=dict(input_data),
+            prediction=dict(prediction),
+            confidence=confidence,
+            latency_ms=latency_ms,
+        )
+    )
+    return prediction_id
+
+
+def record_feedback(session: Session, prediction_id: uuid.UUID | str, actual: Any) -> None:
+    """Store the actual outcome of a logged prediction; an unknown id raises :class:`DataError`."""
+    row = session.get(ModelPrediction, _as_uuid(prediction_id))
+    if row is None:
+        raise DataError(f"no prediction with id {prediction_id}")
+    row.actual_outcome = actual
+    session.flush()
+
+
+def predictions_between(
+    session: Session, model_id: uuid.UUID, start: datetime, end: datetime
+) -> list[ModelPrediction]:
+    """The model's predictions made in ``[start, end)``, oldest first (timezone-aware bounds)."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be timezone-aware datetimes")
+    if end < start:
+        raise ValueError(f"the window ends ({end}) before it starts ({start})")
+    query = (
+        select(ModelPrediction)
+        .where(
+            ModelPrediction.model_id == model_id,
+            ModelPrediction.created_at >= start,
+            ModelPrediction.created_at < end,
+        )
+        .order_by(ModelPrediction.created_at, ModelPrediction.id)
+    )
+    return list(session.scalars(query))
+
+
+def _find_dataset(session: Session, dataset_name: str, content_hash: str) -> TrainingDataset | None:
+    query = select(TrainingDataset).where(
+        TrainingDataset.dataset_name == dataset_name, TrainingDataset.content_hash == content_hash
+    )
+    return session.scalars(query).one_or_none()
+
+
+def _check_status(status: str) -> None:
+    if status not in MODEL_STATUSES:
+        raise DataError(f"model status {status!r} is not one of {', '.join(MODEL_STATUSES)}")
+
+
+def _archive_champions(session: Session, model_name: str, keep: uuid.UUID) -> None:
+    query = select(ModelRegistry).where(
+        ModelRegistry.model_name == model_name, ModelRegistry.status == "champion", ModelRegistry.id != keep
+    )
+    for previous in session.scalars(query):
+        previous.status = "archived"
+
+
+def _as_uuid(value: uuid.UUID | str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise DataError(f"prediction id {value!r} is not a UUID") from None
