@@ -83,7 +83,7 @@ def test_updated_at_moves_on_change(session: Session) -> None:
     session.add(model)
     session.commit()
     created_at, updated_at = model.created_at, model.updated_at
-    model.status = "challenger"
+    model.status = "production"
     session.commit()
     session.refresh(model)
     assert model.updated_at > updated_at
@@ -120,7 +120,7 @@ def test_traffic_percentage_bounds_are_allowed(session: Session, traffic: int) -
 @pytest.mark.parametrize("field", ["model", "deployment"])
 def test_unknown_status_is_rejected(session: Session, field: str) -> None:
     if field == "model":
-        session.add(_model(status="production"))
+        session.add(_model(status="champion"))
     else:
         session.add(_deployment(_model(), status="paused"))
     with pytest.raises(IntegrityError):

@@ -88,13 +88,13 @@ def test_get_model_version(session: Session) -> None:
     assert repository.get_model_version(session, "nivesh-intent", "4") is None
 
 
-def test_a_new_champion_archives_the_previous_one(session: Session) -> None:
+def test_a_new_production_version_archives_the_previous_one(session: Session) -> None:
     old, new, other = _register(session, "1"), _register(session, "2"), _register(session, "1", "nivesh-ner")
-    repository.set_model_status(session, old.id, "champion")
-    repository.set_model_status(session, other.id, "champion")
-    repository.set_model_status(session, new.id, "champion")
+    repository.set_model_status(session, old.id, "production")
+    repository.set_model_status(session, other.id, "production")
+    repository.set_model_status(session, new.id, "production")
     session.commit()
-    assert (old.status, new.status, other.status) == ("archived", "champion", "champion")
+    assert (old.status, new.status, other.status) == ("archived", "production", "production")
     assert new.deployed_at is not None
     assert new.deployed_at.tzinfo is not None
 
@@ -102,7 +102,7 @@ def test_a_new_champion_archives_the_previous_one(session: Session) -> None:
 def test_set_model_status_refuses_unknown_status_and_id(session: Session) -> None:
     model = _register(session)
     with pytest.raises(DataError, match="not one of"):
-        repository.set_model_status(session, model.id, "production")
+        repository.set_model_status(session, model.id, "champion")
     with pytest.raises(DataError, match="no model version"):
         repository.set_model_status(session, uuid.uuid4(), "archived")
 

@@ -8,11 +8,12 @@
 
 Model status (``model_registry.status``) takes one of :data:`MODEL_STATUSES`:
 
-- ``staging``: registered, not serving (the default for a new version);
-- ``challenger``: serving a canary share of traffic, or mirrored to (shadow);
-- ``champion``: serving the main traffic; the original design's ``production``, renamed to
-  match the MLflow registry aliases (``champion``/``challenger``), so there is one word for it;
+- ``staging``: registered, not the champion (the default for a new version); a challenger is a
+  staging version with an active ``model_deployment`` row carrying its canary/shadow traffic share;
+- ``production``: the champion (MLflow alias ``champion``), serving the main traffic;
 - ``archived``: retired, kept for lineage and rollback.
+
+These are the original design's values; the MLflow aliases map onto them in ``tracking``.
 
 Portability: ids are :class:`sqlalchemy.Uuid` (native ``uuid`` on PostgreSQL, ``CHAR(32)``
 on SQLite); JSON columns are ``JSONB`` on PostgreSQL and ``JSON`` elsewhere; timestamps are
@@ -60,7 +61,7 @@ __all__ = [
     "utcnow",
 ]
 
-MODEL_STATUSES: tuple[str, ...] = ("staging", "challenger", "champion", "archived")
+MODEL_STATUSES: tuple[str, ...] = ("staging", "production", "archived")
 DEPLOYMENT_STATUSES: tuple[str, ...] = ("active", "inactive", "rolled_back")
 
 NAMING_CONVENTION: dict[str, str] = {

@@ -32,7 +32,6 @@ __all__ = [
 ]
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-_SERVING = frozenset({"challenger", "champion"})
 
 
 def record_training_dataset(
@@ -119,16 +118,16 @@ def get_model_version(session: Session, model_name: str, version: str) -> ModelR
 def set_model_status(session: Session, model_id: uuid.UUID, status: str) -> ModelRegistry:
     """Move a model version to ``status``.
 
-    A new champion archives the model's previous champion (one champion per model name);
-    entering ``challenger`` or ``champion`` stamps ``deployed_at``.
+    A new ``production`` version (the champion) archives the model's previous one, so each
+    model name has at most one; entering ``production`` stamps ``deployed_at``.
     """
     _check_status(status)
     row = session.get(ModelRegistry, model_id)
     if row is None:
         raise DataError(f"no model version with id {model_id}")
-    if status == "champion":
-        _archive_champions(session, row.model_name, keep=row.id)
-    if status in _SERVING and row.status != status:
+    if status == "production":
+        _archive_previous_production(session, row.model_name, keep=row.id)
+    if status == "production" and row.status != status:
         row.deployed_at = utcnow()
     row.status = status
     session.flush()
@@ -202,9 +201,9 @@ def _check_status(status: str) -> None:
         raise DataError(f"model status {status!r} is not one of {', '.join(MODEL_STATUSES)}")
 
 
-def _archive_champions(session: Session, model_name: str, keep: uuid.UUID) -> None:
+def _archive_previous_production(session: Session, model_name: str, keep: uuid.UUID) -> None:
     query = select(ModelRegistry).where(
-        ModelRegistry.model_name == model_name, ModelRegistry.status == "champion", ModelRegistry.id != keep
+        ModelRegistry.model_name == model_name, ModelRegistry.status == "production", ModelRegistry.id != keep
     )
     for previous in session.scalars(query):
         previous.status = "archived"

@@ -52,7 +52,7 @@ def upgrade() -> None:
         _timestamp("created_at"),
         _timestamp("updated_at"),
         sa.CheckConstraint(
-            "status IN ('staging', 'challenger', 'champion', 'archived')",
+            "status IN ('staging', 'production', 'archived')",
             name=op.f("ck_model_registry_status"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_model_registry")),
