@@ -97,7 +97,7 @@ def register_model_version(
         metrics=dict(metrics or {}),
         training_data_version=training_data_version,
         status=status,
-        deployed_at=utcnow() if status in _SERVING else None,
+        deployed_at=utcnow() if status == "production" else None,
     )
     try:
         with session.begin_nested():
