@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,6 +27,23 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """A factory of settings with every writable path under a fresh temporary home."""
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {"home": tmp_path / "var", "datasets_dir": SHARED_DATA, **overrides}
+        return load_settings(_env_file=None, **values)
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
     """Settings with every writable path under a fresh temporary home."""
-    return load_settings(_env_file=None, home=tmp_path / "var", datasets_dir=SHARED_DATA)
+    return make_settings()
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The shipped public data sets (../shared/data beside the checkout, or NIVESH_DATASETS_DIR)."""
+    return SHARED_DATA

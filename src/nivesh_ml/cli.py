@@ -6,6 +6,7 @@ code 2; so does a bad option (typer/click usage errors).
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -27,9 +28,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-data_app = typer.Typer(help="Data sets: the synthetic Nivesh data and the shipped public data.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="Data sets: the synthetic Nivesh data and the shipped public data.", no_args_is_help=True
+)
 db_app = typer.Typer(help="The app database: migrations.", no_args_is_help=True)
+features_app = typer.Typer(
+    help="The feature store: offline snapshots and online serving.", no_args_is_help=True
+)
 app.add_typer(data_app, name="data")
+app.add_typer(features_app, name="features")
 app.add_typer(db_app, name="db")
 
 stdout = Console()
@@ -72,12 +79,16 @@ def up(ctx: typer.Context) -> None:
 @data_app.command("generate")
 def data_generate(
     ctx: typer.Context,
-    users: Annotated[int | None, typer.Option(min=1, help="Users to generate [default: NIVESH_USERS].")] = None,
+    users: Annotated[
+        int | None, typer.Option(min=1, help="Users to generate [default: NIVESH_USERS].")
+    ] = None,
     months: Annotated[
         int | None, typer.Option(min=1, max=120, help="Months of transactions [default: NIVESH_MONTHS].")
     ] = None,
     seed: Annotated[int | None, typer.Option(min=0, help="Random seed [default: NIVESH_SEED].")] = None,
-    force: Annotated[bool, typer.Option(help="Regenerate even if the same data set is already there.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Regenerate even if the same data set is already there.")
+    ] = False,
 ) -> None:
     """Generate synthetic Nivesh users, accounts and transactions (with labelled anomalies)."""
     from nivesh_ml.data.nivesh import ensure_synthetic, synthetic_dir
@@ -85,7 +96,9 @@ def data_generate(
 
     settings = _settings(ctx)
     config = GeneratorConfig(
-        users=users or settings.users, months=months or settings.months, seed=settings.seed if seed is None else seed
+        users=users or settings.users,
+        months=months or settings.months,
+        seed=settings.seed if seed is None else seed,
     )
     manifest = ensure_synthetic(settings, config, force=force)
     rows = ", ".join(f"{name} {count:,}" for name, count in manifest["rows"].items())
@@ -96,7 +109,8 @@ def data_generate(
 def data_check(
     ctx: typer.Context,
     data_dir: Annotated[
-        Path | None, typer.Option(help="Folder of the shipped public data sets [default: NIVESH_DATASETS_DIR].")
+        Path | None,
+        typer.Option(help="Folder of the shipped public data sets [default: NIVESH_DATASETS_DIR]."),
     ] = None,
 ) -> None:
     """Check the shipped public data sets: every file present and its checksum as SOURCE.md lists."""
@@ -109,6 +123,69 @@ def data_check(
     stdout.print(table)
     if not all(status.ok for status in statuses):
         raise typer.Exit(2)
+
+
+@features_app.command("build")
+def features_build(
+    ctx: typer.Context,
+    snapshots: Annotated[
+        int, typer.Option(min=1, max=36, help="Month-start snapshots besides 'latest'.")
+    ] = 6,
+    force: Annotated[bool, typer.Option(help="Rebuild snapshots that are already current.")] = False,
+) -> None:
+    """Compute every feature view as of each snapshot time and write it to the offline store."""
+    from nivesh_ml.features.materialize import build_features
+
+    built = build_features(_settings(ctx), snapshots=snapshots, force=force)
+    stdout.print(f"{built} feature snapshots built under {_settings(ctx).features_dir}")
+
+
+@features_app.command("materialize")
+def features_materialize(
+    ctx: typer.Context,
+    full: Annotated[bool, typer.Option(help="Write every entity, not only changed or missing ones.")] = False,
+) -> None:
+    """Copy each view's latest offline snapshot into the online store (changed entities only)."""
+    from nivesh_ml.features.materialize import materialize
+    from nivesh_ml.features.online import make_online_store
+
+    settings = _settings(ctx)
+    online = make_online_store(settings)
+    try:
+        reports = materialize(settings, online, full=full)
+    finally:
+        online.close()
+    table = Table("view", "as of", "entities", "written", "unchanged")
+    for report in reports:
+        table.add_row(
+            report.view,
+            str(report.as_of),
+            f"{report.entities:,}",
+            f"{report.written:,}",
+            f"{report.unchanged:,}",
+        )
+    stdout.print(table)
+
+
+@features_app.command("get")
+def features_get(
+    ctx: typer.Context,
+    user_id: Annotated[str, typer.Argument(help="The user, e.g. U0000001.")],
+    view: Annotated[str | None, typer.Option(help="Only this view (default: every view).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+) -> None:
+    """Show a user's online features, view by view."""
+    from nivesh_ml.features.lookup import online_features
+
+    rows = online_features(_settings(ctx), user_id, view)
+    if as_json:
+        print(json.dumps(rows, default=str))
+        return
+    for name, features in rows.items():
+        table = Table("feature", "value", title=name)
+        for feature, value in features.items():
+            table.add_row(feature, repr(value))
+        stdout.print(table)
 
 
 @db_app.command("upgrade")

@@ -6,7 +6,6 @@ so ``nivesh-ml up`` can be interrupted and run again without redoing finished wo
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +31,10 @@ def ensure_synthetic(settings: Settings, config: GeneratorConfig, *, force: bool
     """
     out_dir = synthetic_dir(settings)
     manifest = read_manifest(out_dir)
-    if manifest is not None and not force and manifest.get("config") == _config_json(config):
-        log.info("synthetic data already generated", extra={"version": manifest["version"], "path": str(out_dir)})
+    if manifest is not None and not force and manifest.get("config") == config.to_json():
+        log.info(
+            "synthetic data already generated", extra={"version": manifest["version"], "path": str(out_dir)}
+        )
         return manifest
     with stage_progress("generating synthetic data", [*STAGES, "write"]) as done:
         data = generate(config, progress=done)
@@ -41,7 +42,3 @@ def ensure_synthetic(settings: Settings, config: GeneratorConfig, *, force: bool
         done("write")
     log.info("synthetic data written", extra={"version": manifest["version"], "rows": manifest["rows"]})
     return manifest
-
-
-def _config_json(config: GeneratorConfig) -> dict[str, Any]:
-    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in asdict(config).items()}

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from nivesh_ml.config import Settings
+from nivesh_ml.data.nivesh import synthetic_dir
+from nivesh_ml.db.migrate import current
+from nivesh_ml.pipelines.up import STAGES, run_up
+
+
+def test_up_runs_every_stage_and_can_run_again(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(users=30, months=2)
+    run_up(settings)
+    manifest = (synthetic_dir(settings) / "manifest.json").read_text()
+    revision = current(settings.db_url)
+    assert revision is not None
+    run_up(settings)  # a second run finds everything done and changes nothing
+    assert (synthetic_dir(settings) / "manifest.json").read_text() == manifest
+    assert current(settings.db_url) == revision
+    assert [stage.name for stage in STAGES][:2] == ["generate synthetic data", "create app database"]

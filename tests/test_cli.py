@@ -1,0 +1,121 @@
+"""Smoke tests of the real `nivesh-ml` console script, run as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nivesh_ml.config import OFFLINE_ENV
+
+NIVESH_ML = str(Path(sys.executable).with_name("nivesh-ml"))
+
+
+def run(args: list[str], home: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("NIVESH_")}
+    full_env = {**clean, **OFFLINE_ENV, "NIVESH_HOME": str(home), "NIVESH_LOG_FORMAT": "json", **env}
+    return subprocess.run(
+        [NIVESH_ML, *args], capture_output=True, text=True, env=full_env, cwd=home.parent, timeout=300
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["up"],
+        ["data"],
+        ["data", "generate"],
+        ["data", "check"],
+        ["db"],
+        ["db", "upgrade"],
+        ["db", "current"],
+    ],
+)
+def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
+    result = run([*command, "--help"], tmp_path / "var")
+    assert result.returncode == 0, result.stderr
+    assert "Usage:" in result.stdout
+    assert len(result.stdout.split("Usage:")[1].strip()) > 40  # a real help text, not just the usage line
+
+
+def test_version(tmp_path: Path) -> None:
+    result = run(["--version"], tmp_path / "var")
+    assert result.returncode == 0
+    assert result.stdout.startswith("nivesh-ml 0.")
+
+
+def test_bad_setting_exits_2_with_one_line(tmp_path: Path) -> None:
+    result = run(["db", "current"], tmp_path / "var", NIVESH_PORT="eighty")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "nivesh-ml: error: NIVESH_PORT='eighty' is not valid: Input should be a valid integer, "
+        "unable to parse string as an integer; fix it in the environment or .env"
+    ]
+
+
+def test_bad_option_exits_2(tmp_path: Path) -> None:
+    result = run(["data", "generate", "--months", "0"], tmp_path / "var")
+    assert result.returncode == 2
+    assert "--months" in result.stderr
+
+
+def test_data_generate_writes_then_skips(tmp_path: Path) -> None:
+    home = tmp_path / "var"
+    first = run(["data", "generate", "--users", "30", "--months", "2", "--seed", "3"], home)
+    assert first.returncode == 0, first.stderr
+    out = home / "data" / "synthetic"
+    assert {p.name for p in out.iterdir()} >= {"users.parquet", "transactions.parquet", "manifest.json"}
+    assert "transactions" in first.stdout
+    mtime = (out / "transactions.parquet").stat().st_mtime_ns
+    second = run(["data", "generate", "--users", "30", "--months", "2", "--seed", "3"], home)
+    assert second.returncode == 0, second.stderr
+    assert "already generated" in second.stderr
+    assert (out / "transactions.parquet").stat().st_mtime_ns == mtime
+
+
+def test_data_check_reports_missing_sets_and_exits_2(tmp_path: Path) -> None:
+    result = run(["data", "check", "--data-dir", str(tmp_path / "nowhere")], tmp_path / "var")
+    assert result.returncode == 2
+    assert "banking77" in result.stdout
+    assert "problem" in result.stdout
+
+
+@pytest.mark.shared_data
+def test_data_check_passes_on_the_shipped_data(tmp_path: Path, shared_data: Path) -> None:
+    result = run(["data", "check", "--data-dir", str(shared_data)], tmp_path / "var")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "problem" not in result.stdout
+
+
+def test_db_upgrade_then_current(tmp_path: Path) -> None:
+    home = tmp_path / "var"
+    assert "empty" in run(["db", "current"], home).stdout
+    upgraded = run(["db", "upgrade"], home)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert (home / "nivesh.db").exists()
+    revision = run(["db", "current"], home).stdout.strip()
+    assert revision
+    assert revision in upgraded.stdout
+
+
+def test_unreachable_database_exits_2_with_one_line(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://postgres:secret@127.0.0.1:1/test"
+    result = run(["db", "upgrade"], tmp_path / "var", NIVESH_DATABASE_URL=url)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("nivesh-ml: error:")
+    assert "secret" not in lines[0]
+
+
+def test_up_runs_the_main_job(tmp_path: Path) -> None:
+    home = tmp_path / "var"
+    result = run(["up"], home, NIVESH_USERS="25", NIVESH_MONTHS="2")
+    assert result.returncode == 0, result.stderr
+    assert (home / "data" / "synthetic" / "manifest.json").exists()
+    assert (home / "nivesh.db").exists()
+    assert "nivesh-ml is up" in result.stderr
