@@ -45,11 +45,27 @@ def test_dotenv_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     ("variable", "value", "expected"),
     [
         ("NIVESH_PORT", "eighty", "NIVESH_PORT='eighty' is not valid: Input should be a valid integer"),
-        ("NIVESH_PORT", "70000", "NIVESH_PORT='70000' is not valid: Input should be less than or equal to 65535"),
+        (
+            "NIVESH_PORT",
+            "70000",
+            "NIVESH_PORT='70000' is not valid: Input should be less than or equal to 65535",
+        ),
         ("NIVESH_ONLINE_STORE", "memcached", "NIVESH_ONLINE_STORE='memcached' is not valid: Input should be"),
-        ("NIVESH_DATABASE_URL", "mysql://x", "NIVESH_DATABASE_URL='mysql://x' is not valid: expected a sqlite"),
-        ("NIVESH_REDIS_URL", "127.0.0.1:6379", "NIVESH_REDIS_URL='127.0.0.1:6379' is not valid: expected a redis"),
-        ("NIVESH_ANOMALY_THRESHOLD", "1.5", "NIVESH_ANOMALY_THRESHOLD='1.5' is not valid: Input should be less"),
+        (
+            "NIVESH_DATABASE_URL",
+            "mysql://x",
+            "NIVESH_DATABASE_URL='mysql://x' is not valid: expected a sqlite",
+        ),
+        (
+            "NIVESH_REDIS_URL",
+            "127.0.0.1:6379",
+            "NIVESH_REDIS_URL='127.0.0.1:6379' is not valid: expected a redis",
+        ),
+        (
+            "NIVESH_ANOMALY_THRESHOLD",
+            "1.5",
+            "NIVESH_ANOMALY_THRESHOLD='1.5' is not valid: Input should be less",
+        ),
     ],
 )
 def test_bad_value_fails_with_one_line_naming_the_variable(

@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     database_url: str = Field("", description="App DB URL; empty means SQLite at <home>/nivesh.db.")
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis for the online feature store.")
     online_store: Literal["sqlite", "redis"] = Field("sqlite", description="Online feature store backend.")
-    mlflow_tracking_uri: str = Field("", description="MLflow tracking URI; empty means SQLite under <home>/mlflow.")
+    mlflow_tracking_uri: str = Field(
+        "", description="MLflow tracking URI; empty means SQLite under <home>/mlflow."
+    )
 
     # Synthetic data defaults for `nivesh-ml up` / `data generate`
     users: int = Field(10_000, ge=1, le=1_000_000, description="Synthetic users to generate.")
@@ -63,14 +65,21 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Model server bind address.")
     port: int = Field(8000, ge=1, le=65_535, description="Model server port.")
     api_keys: list[SecretStr] = Field(
-        default_factory=list, description="Static API keys accepted besides the ones in the app DB (JSON list)."
+        default_factory=list,
+        description="Static API keys accepted besides the ones in the app DB (JSON list).",
     )
     rate_limit: str = Field("120/minute", description="Per-key rate limit in `limits` notation.")
 
     # Thresholds
-    intent_confidence_threshold: float = Field(0.5, gt=0, lt=1, description="Below it intent answers fallback.")
-    anomaly_threshold: float = Field(0.5, gt=0, lt=1, description="Anomaly score at or above which a flag is raised.")
-    credit_high_risk_threshold: float = Field(0.3, gt=0, lt=1, description="PD at or above which risk is high.")
+    intent_confidence_threshold: float = Field(
+        0.5, gt=0, lt=1, description="Below it intent answers fallback."
+    )
+    anomaly_threshold: float = Field(
+        0.5, gt=0, lt=1, description="Anomaly score at or above which a flag is raised."
+    )
+    credit_high_risk_threshold: float = Field(
+        0.3, gt=0, lt=1, description="PD at or above which risk is high."
+    )
     drift_share_threshold: float = Field(0.3, gt=0, le=1, description="Share of drifted columns that alerts.")
 
     # Logging
