@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +16,13 @@ SHARED_DATA = Path(os.environ.get("NIVESH_DATASETS_DIR", REPO_ROOT.parent / "sha
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No NIVESH_* variable of the developer's shell leaks into a test; nothing calls out."""
     for name in list(os.environ):
         if name.startswith("NIVESH_"):
             monkeypatch.delenv(name)
     for name, value in OFFLINE_ENV.items():
         monkeypatch.setenv(name, value)
-    yield
 
 
 @pytest.fixture

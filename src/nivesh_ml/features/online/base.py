@@ -2,9 +2,10 @@
 
 * :class:`OnlineStore`, the protocol the model server and materialisation code rely on;
   :class:`ViewKey`, :class:`HealthStatus` and :class:`StoreStats`, the values it speaks in.
-* The codec (in ``_codec``, re-exported here): :func:`normalize_row` turns a builder's row (numpy scalars, pandas ``Timestamp``
-  and ``NaN`` included) into plain Python values, which msgpack stores and gives back with
-  their type: an int comes back an int, a bool a bool, ``NaN`` comes back ``None``.
+* The codec (in ``_codec``, re-exported here): :func:`normalize_row` turns a builder's row
+  (numpy scalars, pandas ``Timestamp`` and ``NaN`` included) into plain Python values, which
+  msgpack stores and gives back with their type: an int comes back an int, a bool a bool,
+  ``NaN`` comes back ``None``.
 * :class:`StoreBase`, the template both backends fill in: it validates requests, enforces
   expiry on read, counts hits, misses and expired rows, and turns driver errors into
   :class:`~nivesh_ml.errors.OnlineStoreUnavailable` or
