@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,7 +17,14 @@ NIVESH_ML = str(Path(sys.executable).with_name("nivesh-ml"))
 
 def run(args: list[str], home: Path, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("NIVESH_")}
-    full_env = {**clean, **OFFLINE_ENV, "NIVESH_HOME": str(home), "NIVESH_LOG_FORMAT": "json", **env}
+    full_env = {
+        **clean,
+        **OFFLINE_ENV,
+        "NIVESH_HOME": str(home),
+        "NIVESH_LOG_FORMAT": "json",
+        "COLUMNS": "200",
+        **env,
+    }
     return subprocess.run(
         [NIVESH_ML, *args], capture_output=True, text=True, env=full_env, cwd=home.parent, timeout=300
     )
@@ -118,4 +126,26 @@ def test_up_runs_the_main_job(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert (home / "data" / "synthetic" / "manifest.json").exists()
     assert (home / "nivesh.db").exists()
+    assert (home / "features" / "online.sqlite").exists()
     assert "nivesh-ml is up" in result.stderr
+
+
+def test_features_build_materialize_get(tmp_path: Path) -> None:
+    home = tmp_path / "var"
+    assert run(["data", "generate", "--users", "40", "--months", "2"], home).returncode == 0
+    built = run(["features", "build", "--snapshots", "1"], home)
+    assert built.returncode == 0, built.stderr
+    materialized = run(["features", "materialize"], home)
+    assert materialized.returncode == 0, materialized.stderr
+    assert "user_financial_profile:v1" in materialized.stdout
+    got = run(["features", "get", "U0000001", "--json"], home)
+    assert got.returncode == 0, got.stderr
+    rows = json.loads(got.stdout)
+    assert "user_financial_profile:v1" in rows
+    assert isinstance(rows["user_financial_profile:v1"]["tenure_months"], int)
+    table = run(["features", "get", "U0000001", "--view", "spending_patterns"], home)
+    assert table.returncode == 0, table.stderr
+    assert "spending_patterns:v1" in table.stdout
+    missing = run(["features", "get", "U9999999"], home)
+    assert missing.returncode == 2
+    assert "nivesh-ml features materialize" in missing.stderr

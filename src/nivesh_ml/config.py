@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     database_url: str = Field("", description="App DB URL; empty means SQLite at <home>/nivesh.db.")
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis for the online feature store.")
     online_store: Literal["sqlite", "redis"] = Field("sqlite", description="Online feature store backend.")
+    redis_key_prefix: str = Field(
+        "nivesh:fs", pattern=r"^[A-Za-z0-9:_-]+$", description="Key prefix of the online features in Redis."
+    )
     mlflow_tracking_uri: str = Field(
         "", description="MLflow tracking URI; empty means SQLite under <home>/mlflow."
     )

@@ -1,7 +1,8 @@
 """The main job behind ``make run``: every stage that exists, in order, each safe to re-run.
 
-Today: generate the synthetic Nivesh data, then create or migrate the app database. Later
-stages (features, training, registry, serving) append themselves to :data:`STAGES`.
+Today: generate the synthetic Nivesh data, create or migrate the app database, build the
+offline feature snapshots and materialise the latest into the online store. Later stages
+(training, registry, serving) append themselves to :data:`STAGES`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from nivesh_ml.config import Settings
 from nivesh_ml.data.nivesh import ensure_synthetic
 from nivesh_ml.data.synthetic import GeneratorConfig
 from nivesh_ml.db.migrate import upgrade
+from nivesh_ml.features.materialize import build_features, materialize
+from nivesh_ml.features.online import make_online_store
 from nivesh_ml.log import get_logger
 
 __all__ = ["STAGES", "Stage", "run_up"]
@@ -37,9 +40,23 @@ def _create_database(settings: Settings) -> None:
     upgrade(settings.db_url)
 
 
+def _build_features(settings: Settings) -> None:
+    build_features(settings)
+
+
+def _materialize_features(settings: Settings) -> None:
+    online = make_online_store(settings)
+    try:
+        materialize(settings, online)
+    finally:
+        online.close()
+
+
 STAGES: tuple[Stage, ...] = (
     Stage("generate synthetic data", _generate_data),
     Stage("create app database", _create_database),
+    Stage("build feature snapshots", _build_features),
+    Stage("materialise online features", _materialize_features),
 )
 
 

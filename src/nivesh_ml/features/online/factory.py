@@ -20,5 +20,5 @@ def make_online_store(settings: Settings, *, registry: CollectorRegistry | None 
     Pass the model server's ``registry`` to export the store's metrics on its ``/metrics``.
     """
     if settings.online_store == "redis":
-        return RedisStore(settings.redis_url, registry=registry)
+        return RedisStore(settings.redis_url, prefix=settings.redis_key_prefix, registry=registry)
     return SQLiteStore(settings.features_dir / SQLITE_FILE, registry=registry)

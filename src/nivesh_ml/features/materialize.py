@@ -1,0 +1,162 @@
+"""Feature jobs: build offline snapshots from the data set, and copy the latest one online.
+
+``build_features`` computes every view as of a few instants (month starts and "latest") and
+writes each snapshot to the offline store; a snapshot already built from the same data set
+version is skipped, so an interrupted build is simply run again.
+
+``materialize`` copies each view's latest snapshot into the online store, incrementally: only
+entities whose feature row changed since the last materialisation, or that are missing online
+(expired, or the store was emptied), are written, in batches, with a progress bar. The online
+TTL counts from the materialisation, since that is when the row was last known to be right;
+the offline point-in-time join counts it from the snapshot's ``as_of``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from nivesh_ml.config import Settings
+from nivesh_ml.data.nivesh import synthetic_dir
+from nivesh_ml.data.synthetic import read_dataset, read_manifest
+from nivesh_ml.errors import DatasetMissingError
+from nivesh_ml.features.builders import SourceFrames, build_views
+from nivesh_ml.features.definitions import FEATURE_VIEWS, FeatureView
+from nivesh_ml.features.offline import OfflineStore, default_snapshot_times
+from nivesh_ml.features.online import OnlineStore
+from nivesh_ml.log import get_logger
+from nivesh_ml.progress import item_progress
+
+__all__ = ["MaterializeReport", "build_features", "materialize"]
+
+log = get_logger(__name__)
+
+BATCH_SIZE = 1_000
+_STATE_FILE = "_online_state.parquet"
+
+
+@dataclass(frozen=True)
+class MaterializeReport:
+    """What one view's materialisation did."""
+
+    view: str
+    as_of: pd.Timestamp
+    entities: int
+    written: int
+    unchanged: int
+
+
+def build_features(
+    settings: Settings,
+    *,
+    snapshots: int = 6,
+    views: Sequence[FeatureView] = FEATURE_VIEWS,
+    force: bool = False,
+) -> int:
+    """Write offline snapshots of ``views`` for the synthetic data set; returns how many were built."""
+    data_dir = synthetic_dir(settings)
+    manifest = read_manifest(data_dir)
+    if manifest is None:
+        raise DatasetMissingError(
+            f"no synthetic data set under {data_dir}; run `nivesh-ml data generate` first"
+        )
+    store = OfflineStore(settings.features_dir)
+    sources: SourceFrames | None = None
+    times: list[pd.Timestamp] = []
+    built = 0
+    with item_progress("building feature snapshots", total=None) as advance:
+        sources = SourceFrames.from_synthetic(read_dataset(data_dir))
+        times = default_snapshot_times(sources.transactions, count=snapshots)
+        advance(0, total=len(times) * len(views))
+        for as_of in times:
+            stale = [v for v in views if force or not _is_current(store, v, as_of, manifest["version"])]
+            frames = build_views(stale, sources, as_of) if stale else {}
+            for view in stale:
+                store.write_snapshot(view, frames[view.name], source_version=manifest["version"])
+            built += len(stale)
+            advance(len(views))
+    log.info("feature snapshots ready", extra={"built": built, "snapshots": len(times) * len(views)})
+    return built
+
+
+def _is_current(store: OfflineStore, view: FeatureView, as_of: pd.Timestamp, source_version: str) -> bool:
+    meta = store.snapshot_meta(view, as_of)
+    return meta is not None and meta.get("source_version") == source_version
+
+
+def materialize(
+    settings: Settings,
+    online: OnlineStore,
+    *,
+    views: Sequence[FeatureView] = FEATURE_VIEWS,
+    full: bool = False,
+    batch_size: int = BATCH_SIZE,
+) -> list[MaterializeReport]:
+    """Copy each view's latest offline snapshot into ``online`` (changed or missing entities only)."""
+    offline = OfflineStore(settings.features_dir)
+    return [_materialize_view(offline, online, view, full=full, batch_size=batch_size) for view in views]
+
+
+def _materialize_view(
+    offline: OfflineStore, online: OnlineStore, view: FeatureView, *, full: bool, batch_size: int
+) -> MaterializeReport:
+    frame = offline.read_latest(view)
+    as_of = pd.Timestamp(frame["event_timestamp"].iloc[0]) if len(frame) else pd.NaT
+    hashes = _row_hashes(frame, view)
+    state_path = _state_path(offline, view)
+    todo = hashes if full else _changed_or_missing(hashes, _read_state(state_path), online, view)
+    rows = frame.set_index(view.entity).loc[todo.index, view.columns]
+    now = datetime.now(UTC)
+    with item_progress(f"materialising {view.key}", total=len(rows)) as advance:
+        for start in range(0, len(rows), batch_size):
+            batch = rows.iloc[start : start + batch_size]
+            online.put_many(view.key, _records(batch), ttl=view.ttl, event_time=now)
+            advance(len(batch))
+    _write_state(state_path, hashes)
+    report = MaterializeReport(str(view.key), as_of, len(hashes), len(rows), len(hashes) - len(rows))
+    log.info(
+        "materialised", extra={"view": report.view, "written": report.written, "unchanged": report.unchanged}
+    )
+    return report
+
+
+def _row_hashes(frame: pd.DataFrame, view: FeatureView) -> pd.Series:
+    """One 64-bit hash per entity over its feature values (lists hashed through their text)."""
+    values = frame[view.columns].map(lambda v: repr(v) if isinstance(v, list) else v)
+    hashed = pd.util.hash_pandas_object(values, index=False)
+    return pd.Series(hashed.to_numpy(), index=frame[view.entity].to_numpy(), name="row_hash")
+
+
+def _changed_or_missing(
+    hashes: pd.Series, previous: pd.Series, online: OnlineStore, view: FeatureView
+) -> pd.Series:
+    known = previous.reindex(hashes.index)
+    present = pd.Index(list(online.entity_ids(view.key)))
+    keep = (known != hashes) | ~hashes.index.isin(present)
+    return hashes[keep]
+
+
+def _records(batch: pd.DataFrame) -> dict[str, dict[str, object]]:
+    return {str(entity): row for entity, row in zip(batch.index, batch.to_dict("records"), strict=True)}
+
+
+def _state_path(offline: OfflineStore, view: FeatureView) -> Path:
+    return offline.root / view.name / f"v{view.version}" / _STATE_FILE
+
+
+def _read_state(path: Path) -> pd.Series:
+    if not path.exists():
+        return pd.Series(dtype="uint64", name="row_hash")
+    state = pd.read_parquet(path)
+    return pd.Series(state["row_hash"].to_numpy(), index=state["entity_id"].to_numpy(), name="row_hash")
+
+
+def _write_state(path: Path, hashes: pd.Series) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    pd.DataFrame({"entity_id": hashes.index, "row_hash": hashes.to_numpy()}).to_parquet(tmp, index=False)
+    tmp.replace(path)
