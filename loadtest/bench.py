@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_feast import bench_feast
+from bench_features import bench_features
 from bench_generator import bench_generator
 from bench_online import bench_online
 
@@ -56,6 +57,21 @@ def _online_rows() -> Rows:
     return rows
 
 
+def _features_rows() -> Rows:
+    f = bench_features()
+    return [
+        [
+            f"{f['users']:,} x {f['months']}",
+            f"{f['transactions']:,}",
+            f"{f['seconds_build_all_views']:.1f}",
+            f"{f['redis_seconds_materialize_full']:.1f} ({f['redis_rows_per_s']:,} rows/s)",
+            f"{f['redis_seconds_materialize_incremental']:.1f}",
+            f"{f['sqlite_seconds_materialize_full']:.1f} ({f['sqlite_rows_per_s']:,} rows/s)",
+            f"{f['sqlite_seconds_materialize_incremental']:.1f}",
+        ]
+    ]
+
+
 def _feast_rows() -> Rows:
     f = bench_feast()
     return [
@@ -74,6 +90,7 @@ def _feast_rows() -> Rows:
 BENCHES: dict[str, Callable[[], Rows]] = {
     "generator": _generator_rows,
     "online": _online_rows,
+    "features": _features_rows,
     "feast": _feast_rows,
 }
 
