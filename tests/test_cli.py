@@ -38,6 +38,11 @@ def run(args: list[str], home: Path, **env: str) -> subprocess.CompletedProcess[
         ["data"],
         ["data", "generate"],
         ["data", "check"],
+        ["models"],
+        ["models", "list"],
+        ["models", "promote"],
+        ["models", "rollback"],
+        ["ui"],
         ["db"],
         ["db", "upgrade"],
         ["db", "current"],
@@ -149,3 +154,18 @@ def test_features_build_materialize_get(tmp_path: Path) -> None:
     missing = run(["features", "get", "U9999999"], home)
     assert missing.returncode == 2
     assert "nivesh-ml features materialize" in missing.stderr
+
+
+def test_models_commands_on_an_empty_registry(tmp_path: Path) -> None:
+    home = tmp_path / "var"
+    listed = run(["models", "list"], home)
+    assert listed.returncode == 0, listed.stderr
+    assert "version" in listed.stdout
+    promoted = run(["models", "promote", "intent", "1"], home)
+    assert promoted.returncode == 2
+    assert promoted.stderr.strip().splitlines() == [
+        "nivesh-ml: error: nivesh-intent has no version '1'; see `nivesh-ml models list`"
+    ]
+    unknown = run(["models", "rollback", "fraud"], home)
+    assert unknown.returncode == 2
+    assert "unknown model 'fraud'" in unknown.stderr

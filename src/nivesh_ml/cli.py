@@ -35,7 +35,11 @@ db_app = typer.Typer(help="The app database: migrations.", no_args_is_help=True)
 features_app = typer.Typer(
     help="The feature store: offline snapshots and online serving.", no_args_is_help=True
 )
+models_app = typer.Typer(
+    help="The model registry: versions, aliases, promotion, rollback.", no_args_is_help=True
+)
 app.add_typer(data_app, name="data")
+app.add_typer(models_app, name="models")
 app.add_typer(features_app, name="features")
 app.add_typer(db_app, name="db")
 
@@ -186,6 +190,57 @@ def features_get(
         for feature, value in features.items():
             table.add_row(feature, repr(value))
         stdout.print(table)
+
+
+ModelArg = Annotated[str, typer.Argument(help="intent, ner, spending, anomaly, credit-risk or assistant.")]
+
+
+@models_app.command("list")
+def models_list(ctx: typer.Context) -> None:
+    """Every registered version: aliases, gate metric, training data version, created."""
+    from nivesh_ml.tracking.registry import list_models
+
+    table = Table("name", "version", "alias", "key metric", "dataset", "created")
+    for row in list_models(_settings(ctx)):
+        table.add_row(*(str(row[k]) for k in ("name", "version", "aliases", "metric", "dataset", "created")))
+    stdout.print(table)
+
+
+@models_app.command("promote")
+def models_promote(
+    ctx: typer.Context,
+    model: ModelArg,
+    version: Annotated[str, typer.Argument(help="The registered version to make champion.")],
+    force: Annotated[bool, typer.Option(help="Skip the gate (quality bar and champion comparison).")] = False,
+) -> None:
+    """Make a version champion; without --force it must clear the promotion gate."""
+    from nivesh_ml.tracking.registry import promote
+
+    stdout.print(promote(_settings(ctx), model, version, force=force))
+
+
+@models_app.command("rollback")
+def models_rollback(ctx: typer.Context, model: ModelArg) -> None:
+    """Move champion back to the previous champion."""
+    from nivesh_ml.tracking.registry import rollback
+
+    stdout.print(rollback(_settings(ctx), model))
+
+
+@app.command()
+def ui(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option(min=1, max=65_535, help="Port on 127.0.0.1.")] = 5000,
+) -> None:
+    """Start the MLflow UI on 127.0.0.1 for the configured tracking store (Ctrl-C stops it)."""
+    import subprocess
+
+    from nivesh_ml.tracking.store import use_tracking
+
+    settings = _settings(ctx)
+    use_tracking(settings)
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", settings.tracking_uri]
+    subprocess.run([*command, "--host", "127.0.0.1", "--port", str(port)], check=False)
 
 
 @db_app.command("upgrade")

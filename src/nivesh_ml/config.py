@@ -12,12 +12,12 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nivesh_ml.errors import ConfigError
 
-__all__ = ["OFFLINE_ENV", "Settings", "load_settings"]
+__all__ = ["DEFAULT_QUALITY_BARS", "OFFLINE_ENV", "QualityBar", "Settings", "load_settings"]
 
 ENV_PREFIX = "NIVESH_"
 
@@ -28,6 +28,31 @@ OFFLINE_ENV: dict[str, str] = {
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
     "HF_HUB_DISABLE_TELEMETRY": "1",
+}
+
+
+class QualityBar(BaseModel):
+    """The bar a model version must clear on its evaluation data to become challenger."""
+
+    model_config = ConfigDict(frozen=True)
+
+    metric: str
+    threshold: float
+    higher_is_better: bool = True
+
+    def passes(self, value: float) -> bool:
+        """Whether ``value`` of :attr:`metric` clears the bar."""
+        return value >= self.threshold if self.higher_is_better else value <= self.threshold
+
+
+# The issues' targets, relaxed a little so a quick training run can still register a challenger.
+DEFAULT_QUALITY_BARS: dict[str, QualityBar] = {
+    "intent": QualityBar(metric="accuracy", threshold=0.90),
+    "ner": QualityBar(metric="f1", threshold=0.85),
+    "spending": QualityBar(metric="wape", threshold=0.35, higher_is_better=False),
+    "anomaly": QualityBar(metric="recall", threshold=0.60),
+    "credit-risk": QualityBar(metric="auc", threshold=0.75),
+    "assistant": QualityBar(metric="perplexity", threshold=50.0, higher_is_better=False),
 }
 
 
@@ -57,6 +82,18 @@ class Settings(BaseSettings):
     )
     mlflow_tracking_uri: str = Field(
         "", description="MLflow tracking URI; empty means SQLite under <home>/mlflow."
+    )
+
+    # Registry and promotion gate
+    quality_bars: dict[str, QualityBar] = Field(
+        default_factory=lambda: dict(DEFAULT_QUALITY_BARS),
+        description="Per model: the metric a version must reach to become challenger (JSON).",
+    )
+    gate_tolerance: float = Field(
+        0.005, ge=0, lt=1, description="How much worse than the champion a new champion may score."
+    )
+    canary_traffic_percentage: int = Field(
+        10, ge=0, le=100, description="Share of traffic the challenger gets (0 = shadow only)."
     )
 
     # Synthetic data defaults for `nivesh-ml up` / `data generate`
@@ -95,6 +132,16 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("quality_bars")
+    @classmethod
+    def _complete_bars(cls, value: dict[str, QualityBar]) -> dict[str, QualityBar]:
+        unknown = set(value) - set(DEFAULT_QUALITY_BARS)
+        if unknown:
+            raise ValueError(
+                f"expected bars for {', '.join(DEFAULT_QUALITY_BARS)}; unknown: {', '.join(unknown)}"
+            )
+        return {**DEFAULT_QUALITY_BARS, **value}
 
     @field_validator("database_url")
     @classmethod

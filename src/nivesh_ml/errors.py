@@ -9,8 +9,11 @@ The hierarchy::
     │   ├── ChecksumMismatchError    a file's sha256 differs from the one its SOURCE.md lists
     │   └── SchemaError              a frame does not match its declared schema
     ├── DatabaseError                the app database cannot be reached or migrated
-    └── FeatureStoreError            the feature store cannot answer
-        └── OnlineStoreUnavailable   the online store's server (Redis) or file cannot be reached in time
+    ├── FeatureStoreError            the feature store cannot answer
+    │   └── OnlineStoreUnavailable   the online store's server (Redis) or file cannot be reached in time
+    └── TrackingError                MLflow cannot record or answer
+        ├── ModelNotFoundError       no registered version answers to that name and alias
+        └── PromotionRefused         the promotion gate (or a manual promote/rollback) said no
 
 The CLI turns any ``NiveshError`` into one line on stderr and exit code 2; the model
 server maps them to HTTP status codes in one place (``serving``).
@@ -25,9 +28,12 @@ __all__ = [
     "DatabaseError",
     "DatasetMissingError",
     "FeatureStoreError",
+    "ModelNotFoundError",
     "NiveshError",
     "OnlineStoreUnavailable",
+    "PromotionRefused",
     "SchemaError",
+    "TrackingError",
 ]
 
 
@@ -65,3 +71,15 @@ class FeatureStoreError(NiveshError):
 
 class OnlineStoreUnavailable(FeatureStoreError):  # noqa: N818 (reads better than ...Error at call sites)
     """The online store's server or file cannot be reached within its timeout."""
+
+
+class TrackingError(NiveshError):
+    """MLflow (tracking store or registry) cannot record or answer."""
+
+
+class ModelNotFoundError(TrackingError):
+    """No registered model version answers to that name and alias."""
+
+
+class PromotionRefused(TrackingError):  # noqa: N818 (a decision, not a fault)
+    """The promotion gate, or a manual promote or rollback, refused the move."""

@@ -1,0 +1,53 @@
+"""Loading a registered model for serving: by name and alias, cached by version."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import mlflow.pyfunc
+from mlflow.exceptions import MlflowException
+from mlflow.pyfunc import PyFuncModel
+
+from nivesh_ml.config import Settings
+from nivesh_ml.errors import ModelNotFoundError
+from nivesh_ml.tracking.store import client, registered_name
+
+__all__ = ["LoadedModel", "clear_cache", "load_model"]
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A loaded pyfunc and the registered version it came from."""
+
+    name: str
+    version: str
+    alias: str
+    pyfunc: PyFuncModel
+
+
+_cache: dict[tuple[str, str, str], PyFuncModel] = {}
+_lock = threading.Lock()
+
+
+def load_model(settings: Settings, model: str, alias: str = "champion") -> LoadedModel:
+    """The version of ``model`` that ``alias`` points at, loaded once per (store, name, version)."""
+    name = registered_name(model)
+    try:
+        version = str(client(settings).get_model_version_by_alias(name, alias).version)
+    except MlflowException:
+        raise ModelNotFoundError(
+            f"{name} has no version with alias {alias!r}; train it with `nivesh-ml train {model}` "
+            f"or set the alias with `nivesh-ml models promote {model} VERSION`"
+        ) from None
+    key = (settings.tracking_uri, name, version)
+    with _lock:
+        if key not in _cache:
+            _cache[key] = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+        return LoadedModel(name, version, alias, _cache[key])
+
+
+def clear_cache() -> None:
+    """Forget every loaded model (``/admin/cache/clear``)."""
+    with _lock:
+        _cache.clear()
