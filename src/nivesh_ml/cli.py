@@ -45,6 +45,8 @@ app.add_typer(db_app, name="db")
 
 stdout = Console()
 
+ModelArg = Annotated[str, typer.Argument(help="intent, ner, spending, anomaly, credit-risk or assistant.")]
+
 
 def _settings(ctx: typer.Context) -> Settings:
     settings = ctx.find_root().obj
@@ -192,7 +194,53 @@ def features_get(
         stdout.print(table)
 
 
-ModelArg = Annotated[str, typer.Argument(help="intent, ner, spending, anomaly, credit-risk or assistant.")]
+@app.command()
+def train(
+    ctx: typer.Context,
+    model: Annotated[
+        str, typer.Argument(help="intent, ner, spending, anomaly, credit-risk, assistant, or all.")
+    ],
+    quick: Annotated[bool, typer.Option(help="Few steps on little data (smoke runs, tests).")] = False,
+    dataset: Annotated[
+        str,
+        typer.Option(help="nivesh (synthetic) or a public benchmark: banking77, taiwan, german, birmingham."),
+    ] = "nivesh",
+    data_dir: Annotated[Path | None, typer.Option(help="Folder of the benchmark data set.")] = None,
+) -> None:
+    """Train a model (data -> fit -> evaluate -> log -> register through the promotion gate)."""
+    from nivesh_ml.models.common import PACKAGES, TrainOptions, trainer
+
+    options = TrainOptions(quick=quick, dataset=dataset, data_dir=data_dir)
+    for name in list(PACKAGES) if model == "all" else [model]:
+        report = trainer(name)(_settings(ctx), options)
+        metrics = ", ".join(f"{k} {v:.4f}" for k, v in report.metrics.items())
+        verdict = (
+            f"v{report.version} {report.outcome}: {report.reason}" if report.version else "not registered"
+        )
+        stdout.print(f"{name}: {metrics}\n  {verdict}")
+
+
+@app.command()
+def evaluate(
+    ctx: typer.Context,
+    model: ModelArg,
+    data: Annotated[Path, typer.Option(help="Labelled file in the model's format (see ARCHITECTURE.md).")],
+    alias: Annotated[str, typer.Option(help="Registry alias of the version to evaluate.")] = "champion",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object of metrics.")] = False,
+) -> None:
+    """Score a registered model version on a labelled file."""
+    from nivesh_ml.models.common import evaluator
+
+    if not data.is_file():
+        raise NiveshError(f"{data}: no such file; pass a labelled file with --data")
+    metrics = evaluator(model)(_settings(ctx), data, alias)
+    if as_json:
+        print(json.dumps(metrics, default=str))
+        return
+    table = Table("metric", "value")
+    for key, value in metrics.items():
+        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else json.dumps(value, default=str))
+    stdout.print(table)
 
 
 @models_app.command("list")
