@@ -39,13 +39,13 @@ test: install lint ## lint, type-check and run the test suite
 	$(BIN)/pytest
 
 lint: install ## ruff + mypy
-	$(BIN)/ruff check src tests loadtest
-	$(BIN)/ruff format --check src tests loadtest
+	$(BIN)/ruff check src tests loadtest data
+	$(BIN)/ruff format --check src tests loadtest data
 	$(BIN)/mypy
 
 fmt: install ## format the code
-	$(BIN)/ruff format src tests loadtest
-	$(BIN)/ruff check --fix src tests loadtest
+	$(BIN)/ruff format src tests loadtest data
+	$(BIN)/ruff check --fix src tests loadtest data
 
 bench: install ## run the benchmarks and record them in docs/BENCHMARKS.md
 	$(BIN)/python loadtest/bench.py
