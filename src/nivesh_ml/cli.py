@@ -38,6 +38,10 @@ features_app = typer.Typer(
 models_app = typer.Typer(
     help="The model registry: versions, aliases, promotion, rollback.", no_args_is_help=True
 )
+drift_app = typer.Typer(
+    help="Drift of live traffic against each champion's training data.", no_args_is_help=True
+)
+app.add_typer(drift_app, name="drift")
 app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
 app.add_typer(features_app, name="features")
@@ -289,6 +293,32 @@ def ui(
     use_tracking(settings)
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", settings.tracking_uri]
     subprocess.run([*command, "--host", "127.0.0.1", "--port", str(port)], check=False)
+
+
+@drift_app.command("check")
+def drift_check(
+    ctx: typer.Context,
+    model: ModelArg,
+    window: Annotated[
+        str, typer.Option(help="How far back to read logged predictions: 7d, 24h, 30m.")
+    ] = "7d",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
+) -> None:
+    """Compare recent traffic with the champion's training reference (Evidently); report and record it."""
+    from dataclasses import asdict
+
+    from nivesh_ml.monitoring.drift import check_drift, parse_window
+
+    result = check_drift(_settings(ctx), model, parse_window(window))
+    if as_json:
+        print(json.dumps(asdict(result), default=str))
+        return
+    table = Table("feature", "drifted", "score", "method", title=f"{model} v{result.version}, last {window}")
+    for name, column in result.columns.items():
+        table.add_row(name, "yes" if column["drifted"] else "no", f"{column['score']:.4f}", column["method"])
+    stdout.print(table)
+    verdict = "DRIFT" if result.dataset_drift else "no drift"
+    stdout.print(f"{verdict}: {result.drift_share:.0%} of features drifted; report {result.report_html}")
 
 
 @db_app.command("upgrade")

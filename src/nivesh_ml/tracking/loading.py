@@ -13,7 +13,7 @@ from nivesh_ml.config import Settings
 from nivesh_ml.errors import ModelNotFoundError
 from nivesh_ml.tracking.store import client, registered_name
 
-__all__ = ["LoadedModel", "clear_cache", "load_model"]
+__all__ = ["LoadedModel", "clear_cache", "load_model", "resolve_alias"]
 
 
 @dataclass(frozen=True)
@@ -30,16 +30,22 @@ _cache: dict[tuple[str, str, str], PyFuncModel] = {}
 _lock = threading.Lock()
 
 
-def load_model(settings: Settings, model: str, alias: str = "champion") -> LoadedModel:
-    """The version of ``model`` that ``alias`` points at, loaded once per (store, name, version)."""
+def resolve_alias(settings: Settings, model: str, alias: str = "champion") -> str:
+    """The version ``alias`` points at; ModelNotFoundError naming the model, the alias and the fix."""
     name = registered_name(model)
     try:
-        version = str(client(settings).get_model_version_by_alias(name, alias).version)
+        return str(client(settings).get_model_version_by_alias(name, alias).version)
     except MlflowException:
         raise ModelNotFoundError(
             f"{name} has no version with alias {alias!r}; train it with `nivesh-ml train {model}` "
             f"or set the alias with `nivesh-ml models promote {model} VERSION`"
         ) from None
+
+
+def load_model(settings: Settings, model: str, alias: str = "champion") -> LoadedModel:
+    """The version of ``model`` that ``alias`` points at, loaded once per (store, name, version)."""
+    name = registered_name(model)
+    version = resolve_alias(settings, model, alias)
     key = (settings.tracking_uri, name, version)
     with _lock:
         if key not in _cache:

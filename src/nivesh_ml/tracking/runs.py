@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import getpass
 import subprocess
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ log = get_logger(__name__)
 DatasetRole = Literal["training", "validation", "evaluation"]
 TAG_DATASET = "nivesh.dataset."  # + role -> content hash
 TAG_GIT = "nivesh.git_commit"
+REFERENCE_DIR = "reference"  # artefact folder of the drift reference sample
+REFERENCE_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,14 @@ class TrainingRun:
         mlflow.set_tag(f"{TAG_DATASET}{role}", content_hash)
         self.datasets[role] = content_hash
         return content_hash
+
+    def log_reference(self, features: pd.DataFrame, *, max_rows: int = REFERENCE_ROWS) -> None:
+        """Log a sample of the model's input features as its drift reference (reference/features.parquet)."""
+        sample = features.sample(n=max_rows, random_state=0) if len(features) > max_rows else features
+        with tempfile.TemporaryDirectory(prefix="nivesh-reference-") as folder:
+            path = Path(folder) / "features.parquet"
+            sample.reset_index(drop=True).to_parquet(path, index=False)
+            mlflow.log_artifact(str(path), artifact_path=REFERENCE_DIR)
 
     def log_dict(self, value: Mapping[str, Any], path: str) -> None:
         """Log a JSON artefact (a report, a metrics table)."""

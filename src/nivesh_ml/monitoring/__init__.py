@@ -1,0 +1,1 @@
+"""Keeping models healthy after launch: drift detection (Evidently) and its Prometheus gauges."""

@@ -1,0 +1,203 @@
+"""Drift detection with Evidently: the champion's training reference against recent traffic.
+
+- **Reference**: the sample of input features the champion's training run logged
+  (``reference/features.parquet``, see ``TrainingRun.log_reference``).
+- **Current**: the features of the predictions the server logged in the window
+  (``model_prediction.input_data["features"]``, a flat dict per prediction).
+
+Evidently picks the method per column by type and size (K-S / chi-square on small data,
+Wasserstein / Jensen-Shannon distances on large). Both sides are sampled to at most
+``max_rows`` (seeded), so a check over a million logged predictions costs what one over 20,000
+does. Results: a JSON summary and an HTML report under ``<home>/reports/drift/<model>/``, an
+MLflow run in ``nivesh/<model>`` (``drift-check``), and the latest summary per model, which
+:class:`DriftCollector` exports as Prometheus gauges.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+from evidently import Report
+from evidently.presets import DataDriftPreset
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import select
+
+from nivesh_ml.config import Settings
+from nivesh_ml.db import ModelPrediction, ModelRegistry, session_scope
+from nivesh_ml.db.app import app_engine
+from nivesh_ml.errors import DataError
+from nivesh_ml.log import get_logger
+from nivesh_ml.tracking.loading import resolve_alias
+from nivesh_ml.tracking.runs import REFERENCE_DIR
+from nivesh_ml.tracking.store import client, ensure_experiment, registered_name
+
+__all__ = ["DriftCollector", "DriftResult", "check_drift", "current_features", "parse_window"]
+
+log = get_logger(__name__)
+
+MAX_ROWS = 20_000
+MIN_CURRENT_ROWS = 30
+
+
+@dataclass(frozen=True)
+class DriftResult:
+    """One drift check: which columns drifted, the share that did, and where the report is."""
+
+    model: str
+    version: str
+    checked_at: str
+    window: str
+    reference_rows: int
+    current_rows: int
+    drift_share: float
+    dataset_drift: bool
+    columns: dict[str, dict[str, Any]]
+    report_html: str
+
+
+def parse_window(text: str) -> timedelta:
+    """``7d``, ``24h`` or ``30m`` as a timedelta; anything else is a one-line DataError."""
+    units = {"d": "days", "h": "hours", "m": "minutes"}
+    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit() or int(text[:-1]) == 0:
+        raise DataError(f"window {text!r} is not like 7d, 24h or 30m")
+    return timedelta(**{units[text[-1]]: int(text[:-1])})
+
+
+def reference_features(settings: Settings, model: str, alias: str = "champion") -> tuple[str, pd.DataFrame]:
+    """The version ``alias`` points at and the reference sample its training run logged."""
+    version = resolve_alias(settings, model, alias)
+    run_id = client(settings).get_model_version(registered_name(model), version).run_id
+    try:
+        folder = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=REFERENCE_DIR)
+    except Exception as exc:  # MLflow raises several types for a missing artefact
+        raise DataError(f"{registered_name(model)} v{version} logged no drift reference: {exc}") from None
+    return version, pd.read_parquet(Path(folder) / "features.parquet")
+
+
+def current_features(
+    settings: Settings, model: str, since: datetime, version: str | None = None
+) -> pd.DataFrame:
+    """The features of the predictions ``model`` made since ``since`` (one row per prediction)."""
+    query = (
+        select(ModelPrediction.input_data)
+        .join(ModelRegistry, ModelPrediction.model_id == ModelRegistry.id)
+        .where(ModelRegistry.model_name == registered_name(model), ModelPrediction.created_at >= since)
+    )
+    if version is not None:
+        query = query.where(ModelRegistry.version == version)
+    with session_scope(app_engine(settings)) as session:
+        rows = [data.get("features") for data in session.scalars(query) if isinstance(data, dict)]
+    return pd.DataFrame([row for row in rows if isinstance(row, dict)])
+
+
+def check_drift(
+    settings: Settings,
+    model: str,
+    window: timedelta,
+    *,
+    now: datetime | None = None,
+    max_rows: int = MAX_ROWS,
+) -> DriftResult:
+    """Compare the champion's reference with the last ``window`` of traffic; report and record it."""
+    now = now or datetime.now(UTC)
+    version, reference = reference_features(settings, model)
+    current = current_features(settings, model, now - window)
+    columns = [c for c in reference.columns if c in current.columns]
+    if len(current) < MIN_CURRENT_ROWS or not columns:
+        raise DataError(
+            f"{registered_name(model)}: {len(current)} logged predictions with features in the last "
+            f"{window}; need at least {MIN_CURRENT_ROWS} to check drift"
+        )
+    snapshot = Report([DataDriftPreset()]).run(
+        current_data=_sample(current[columns], max_rows), reference_data=_sample(reference[columns], max_rows)
+    )
+    per_column, share = _parse(snapshot.dict())
+    folder = settings.home / "reports" / "drift" / model
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = now.strftime("%Y%m%dT%H%M%S")
+    html = folder / f"{stamp}.html"
+    snapshot.save_html(str(html))
+    result = DriftResult(
+        model=model,
+        version=version,
+        checked_at=now.isoformat(timespec="seconds"),
+        window=str(window),
+        reference_rows=len(reference),
+        current_rows=len(current),
+        drift_share=share,
+        dataset_drift=share >= settings.drift_share_threshold,
+        columns=per_column,
+        report_html=str(html),
+    )
+    summary = json.dumps(asdict(result), indent=2, default=str)
+    (folder / f"{stamp}.json").write_text(summary)
+    (folder / "latest.json").write_text(summary)
+    _log_run(settings, result, html)
+    log.info(
+        "drift checked", extra={"model": model, "drift_share": share, "dataset_drift": result.dataset_drift}
+    )
+    return result
+
+
+def _sample(frame: pd.DataFrame, max_rows: int) -> pd.DataFrame:
+    return frame.sample(n=max_rows, random_state=0) if len(frame) > max_rows else frame
+
+
+def _parse(report: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], float]:
+    columns: dict[str, dict[str, Any]] = {}
+    share = 0.0
+    for metric in report["metrics"]:
+        config = metric.get("config", {})
+        kind = str(config.get("type", ""))
+        if kind.endswith("DriftedColumnsCount"):
+            share = float(metric["value"]["share"])
+        elif kind.endswith("ValueDrift"):
+            method, threshold, score = (
+                str(config["method"]),
+                float(config["threshold"]),
+                float(metric["value"]),
+            )
+            # p-value tests drift below the threshold; distances drift at or above it
+            drifted = score < threshold if "p_value" in method else score >= threshold
+            columns[str(config["column"])] = {"drifted": drifted, "score": score, "method": method}
+    return columns, share
+
+
+def _log_run(settings: Settings, result: DriftResult, html: Path) -> None:
+    experiment_id = ensure_experiment(settings, result.model)
+    with mlflow.start_run(experiment_id=experiment_id, run_name="drift-check", tags={"nivesh.kind": "drift"}):
+        mlflow.log_metrics({"drift_share": result.drift_share, "current_rows": result.current_rows})
+        mlflow.log_dict(asdict(result), "drift/summary.json")
+        mlflow.log_artifact(str(html), artifact_path="drift")
+
+
+class DriftCollector(Collector):
+    """Prometheus gauges from the latest drift summary of every model under ``<home>/reports/drift``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.root = settings.home / "reports" / "drift"
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        share = GaugeMetricFamily(
+            "nivesh_drift_share", "Share of drifted features, latest check", labels=["model"]
+        )
+        feature = GaugeMetricFamily(
+            "nivesh_feature_drifted",
+            "1 if the feature drifted in the latest check",
+            labels=["model", "feature"],
+        )
+        for latest in sorted(self.root.glob("*/latest.json")) if self.root.exists() else []:
+            summary = json.loads(latest.read_text())
+            share.add_metric([summary["model"]], summary["drift_share"])
+            for name, column in summary["columns"].items():
+                feature.add_metric([summary["model"], name], 1.0 if column["drifted"] else 0.0)
+        yield share
+        yield feature

@@ -1,0 +1,103 @@
+"""Drift checks against the real embedded MLflow store and app DB."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.models import infer_signature
+from mlflow.pyfunc.model import PythonModel
+from prometheus_client import CollectorRegistry
+
+from nivesh_ml.config import Settings
+from nivesh_ml.db import repository, session_scope
+from nivesh_ml.db.app import app_engine
+from nivesh_ml.errors import DataError
+from nivesh_ml.monitoring.drift import DriftCollector, check_drift, parse_window
+from nivesh_ml.tracking.registry import apply_gate
+from nivesh_ml.tracking.runs import start_training_run
+
+
+class Echo(PythonModel):
+    def predict(
+        self, context: object, model_input: pd.DataFrame, params: dict[str, object] | None = None
+    ) -> object:
+        return model_input
+
+
+def _frame(n: int, shift: float, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {"utilisation": rng.normal(0.4 + shift, 0.1, n), "late_payments": rng.integers(0, 3, n).astype(float)}
+    )
+
+
+def _champion_with_reference(settings: Settings) -> str:
+    reference = _frame(2_000, 0.0, 1)
+    with start_training_run(settings, "credit-risk") as run:
+        run.log_reference(reference)
+        version = run.log_model(Echo(), signature=infer_signature(reference), input_example=reference.head(1))
+    apply_gate(settings, "credit-risk", version.version, {"auc": 0.9}, "a" * 64)
+    return version.version
+
+
+def _log_traffic(settings: Settings, version: str, frame: pd.DataFrame) -> None:
+    with session_scope(app_engine(settings)) as session:
+        model = repository.get_model_version(session, "nivesh-credit-risk", version)
+        assert model is not None
+        for row in frame.to_dict("records"):
+            repository.log_prediction(
+                session,
+                model_id=model.id,
+                input_data={"features": row},
+                prediction={"pd": 0.1},
+                latency_ms=1.0,
+            )
+
+
+def test_a_shifted_feature_is_reported_and_exported(settings: Settings) -> None:
+    version = _champion_with_reference(settings)
+    _log_traffic(settings, version, _frame(400, 0.3, 2))
+    result = check_drift(settings, "credit-risk", timedelta(days=7))
+    assert result.version == version
+    assert result.columns["utilisation"]["drifted"] is True
+    assert result.columns["late_payments"]["drifted"] is False
+    assert result.drift_share == pytest.approx(0.5)
+    assert result.dataset_drift  # 0.5 >= the default threshold 0.3
+    assert (result.current_rows, result.reference_rows) == (400, 2_000)
+    folder = settings.home / "reports" / "drift" / "credit-risk"
+    assert (folder / "latest.json").exists()
+    assert result.report_html.endswith(".html")
+    registry = CollectorRegistry()
+    registry.register(DriftCollector(settings))
+    assert registry.get_sample_value("nivesh_drift_share", {"model": "credit-risk"}) == pytest.approx(0.5)
+    labels = {"model": "credit-risk", "feature": "utilisation"}
+    assert registry.get_sample_value("nivesh_feature_drifted", labels) == 1.0
+
+
+def test_no_drift_on_the_same_distribution(settings: Settings) -> None:
+    version = _champion_with_reference(settings)
+    _log_traffic(settings, version, _frame(400, 0.0, 3))
+    result = check_drift(settings, "credit-risk", timedelta(days=1))
+    assert not result.dataset_drift
+    assert not any(column["drifted"] for column in result.columns.values())
+
+
+def test_too_little_traffic_is_a_clear_error(settings: Settings) -> None:
+    version = _champion_with_reference(settings)
+    _log_traffic(settings, version, _frame(5, 0.0, 4))
+    with pytest.raises(DataError, match="need at least 30"):
+        check_drift(settings, "credit-risk", timedelta(days=7))
+
+
+@pytest.mark.parametrize(("text", "expected"), [("7d", timedelta(days=7)), ("24h", timedelta(hours=24))])
+def test_parse_window(text: str, expected: timedelta) -> None:
+    assert parse_window(text) == expected
+
+
+@pytest.mark.parametrize("text", ["7", "0d", "1w", "d", "-1d"])
+def test_parse_window_rejects(text: str) -> None:
+    with pytest.raises(DataError, match="not like 7d"):
+        parse_window(text)
