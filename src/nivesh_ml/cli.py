@@ -42,6 +42,8 @@ drift_app = typer.Typer(
     help="Drift of live traffic against each champion's training data.", no_args_is_help=True
 )
 app.add_typer(drift_app, name="drift")
+pipeline_app = typer.Typer(help="Retraining pipelines, run in-process.", no_args_is_help=True)
+app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
 app.add_typer(features_app, name="features")
@@ -319,6 +321,24 @@ def drift_check(
     stdout.print(table)
     verdict = "DRIFT" if result.dataset_drift else "no drift"
     stdout.print(f"{verdict}: {result.drift_share:.0%} of features drifted; report {result.report_html}")
+
+
+@pipeline_app.command("run")
+def pipeline_run(
+    ctx: typer.Context,
+    model: ModelArg,
+    quick: Annotated[bool, typer.Option(help="Train in quick mode (few steps).")] = False,
+    fresh: Annotated[bool, typer.Option(help="Start over instead of resuming a failed run.")] = False,
+) -> None:
+    """Retrain: extract, validate, features, train (evaluate, gate, register), deploy; resumes on failure."""
+    from nivesh_ml.pipelines.retrain import run_pipeline
+
+    result = run_pipeline(_settings(ctx), model, quick=quick, fresh=fresh)
+    context = result.context
+    stdout.print(f"{model}: ran {', '.join(result.ran) or 'nothing'}; version {context.get('version')}")
+    stdout.print(
+        f"  {context.get('outcome')}: {context.get('reason')}; deployment {context.get('deployment')}"
+    )
 
 
 @db_app.command("upgrade")

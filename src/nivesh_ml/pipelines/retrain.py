@@ -1,0 +1,155 @@
+"""The retraining pipeline: plain step functions, run in-process or as Airflow tasks.
+
+extract -> validate -> features -> train (fit, evaluate, gate, register) -> deploy
+
+Each step takes the settings, the model name and the context the earlier steps returned, and
+returns what it adds to that context. ``run_pipeline`` records each finished step in
+``<home>/pipelines/<model>/state.json``; after a failure the next run starts at the failed step
+with the context the finished steps left, so nothing is redone. A run that finished clears it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nivesh_ml.config import Settings
+from nivesh_ml.data.nivesh import ensure_synthetic, synthetic_dir
+from nivesh_ml.data.schemas import SCHEMAS, validate
+from nivesh_ml.data.synthetic import GeneratorConfig, read_dataset
+from nivesh_ml.db import ModelDeployment, ModelRegistry, session_scope
+from nivesh_ml.db.app import app_engine
+from nivesh_ml.features.materialize import build_features, materialize
+from nivesh_ml.features.online import make_online_store
+from nivesh_ml.log import get_logger
+from nivesh_ml.models.common import TrainOptions, trainer
+from nivesh_ml.progress import stage_progress
+from nivesh_ml.tracking.store import registered_name
+
+__all__ = ["STEPS", "PipelineResult", "Step", "run_pipeline", "state_path"]
+
+log = get_logger(__name__)
+
+Context = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One pipeline step: a name and a function (settings, model, context) -> additions to the context."""
+
+    name: str
+    run: Callable[[Settings, str, Mapping[str, Any]], Context]
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    """The context a finished pipeline left, and which steps this invocation ran."""
+
+    model: str
+    ran: list[str]
+    context: Context
+
+
+def extract(settings: Settings, model: str, context: Mapping[str, Any]) -> Context:
+    """Make sure the source data set exists; its version goes into the context."""
+    config = GeneratorConfig(users=settings.users, months=settings.months, seed=settings.seed)
+    return {"data_version": ensure_synthetic(settings, config)["version"]}
+
+
+def validate_data(settings: Settings, model: str, context: Mapping[str, Any]) -> Context:
+    """Check every table of the data set against its schema (a failure stops the pipeline here)."""
+    data = read_dataset(synthetic_dir(settings))
+    for name, frame in data.frames().items():
+        validate(frame, SCHEMAS[name])
+    return {"validated_rows": {name: len(frame) for name, frame in data.frames().items()}}
+
+
+def features(settings: Settings, model: str, context: Mapping[str, Any]) -> Context:
+    """Build the offline snapshots and refresh the online store."""
+    built = build_features(settings)
+    online = make_online_store(settings)
+    try:
+        reports = materialize(settings, online)
+    finally:
+        online.close()
+    return {"snapshots_built": built, "materialized": {r.view: r.written for r in reports}}
+
+
+def train(settings: Settings, model: str, context: Mapping[str, Any]) -> Context:
+    """Fit, evaluate, and register through the promotion gate."""
+    report = trainer(model)(settings, TrainOptions(quick=bool(context.get("quick"))))
+    return {
+        "version": report.version,
+        "outcome": report.outcome,
+        "reason": report.reason,
+        "metrics": report.metrics,
+    }
+
+
+def deploy(settings: Settings, model: str, context: Mapping[str, Any]) -> Context:
+    """Report the deployment the gate's alias move created (canary share for a challenger)."""
+    version = context.get("version")
+    if version is None or context.get("outcome") == "rejected":
+        return {"deployment": None}
+    with session_scope(app_engine(settings)) as session:
+        row = session.query(ModelRegistry).filter_by(model_name=registered_name(model), version=version).one()
+        active = [d for d in row.deployments if d.status == "active"]
+        return {"deployment": [_describe(d) for d in active]}
+
+
+def _describe(deployment: ModelDeployment) -> dict[str, Any]:
+    return {"environment": deployment.environment, "traffic": deployment.traffic_percentage}
+
+
+STEPS: tuple[Step, ...] = (
+    Step("extract", extract),
+    Step("validate", validate_data),
+    Step("features", features),
+    Step("train", train),
+    Step("deploy", deploy),
+)
+
+
+def state_path(settings: Settings, model: str) -> Path:
+    """Where a pipeline run's progress is kept between attempts."""
+    return settings.home / "pipelines" / model / "state.json"
+
+
+def run_pipeline(
+    settings: Settings,
+    model: str,
+    *,
+    quick: bool = False,
+    fresh: bool = False,
+    steps: tuple[Step, ...] = STEPS,
+) -> PipelineResult:
+    """Run every step not yet finished for ``model``; resume after the failed step of an earlier run."""
+    registered_name(model)
+    path = state_path(settings, model)
+    state: dict[str, Any] = {"done": [], "context": {"quick": quick}}
+    if path.exists() and not fresh:
+        state = json.loads(path.read_text())
+    ran: list[str] = []
+    with stage_progress(f"retraining {model}", [step.name for step in steps]) as done:
+        for step in steps:
+            if step.name in state["done"]:
+                done(step.name)
+                continue
+            log.info(f"pipeline {model}: {step.name}")
+            state["context"].update(step.run(settings, model, state["context"]))
+            state["done"].append(step.name)
+            ran.append(step.name)
+            _save(path, state)
+            done(step.name)
+    path.unlink(missing_ok=True)
+    return PipelineResult(model, ran, state["context"])
+
+
+def _save(path: Path, state: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, default=str))
+    tmp.replace(path)
