@@ -16,7 +16,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install run test lint fmt bench serve clean
+.PHONY: help install run test lint fmt bench serve clean system-deps
 
 help: ## list the commands
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -35,8 +35,12 @@ install: $(STAMP) ## create .venv and install the pinned dependencies (idempoten
 run: install ## set everything up and run the main job (nivesh-ml up)
 	$(BIN)/nivesh-ml up
 
-test: install lint ## lint, type-check and run the test suite
+test: install system-deps lint ## lint, type-check and run the test suite
 	$(BIN)/pytest
+
+system-deps: ## Debian packages the tests use (promtool from prometheus), installed when missing
+	@command -v promtool >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q prometheus >/dev/null; } \
+		|| { echo "promtool missing: run 'sudo apt-get install prometheus' and retry"; exit 2; }
 
 lint: install ## ruff + mypy
 	$(BIN)/ruff check src tests loadtest data
