@@ -74,4 +74,6 @@ def test_metrics_per_step_and_nested_runs(tracking_settings: Settings) -> None:
     mlflow_client = client(tracking_settings)
     history = mlflow_client.get_metric_history(run.run_id, "loss")
     assert [(m.step, m.value) for m in history] == [(0, 0.9), (1, 0.5), (2, 0.3)]
-    assert mlflow_client.get_run(child_id).data.tags["mlflow.parentRunId"] == run.run_id
+    child = mlflow_client.get_run(child_id)
+    assert child.data.tags["mlflow.parentRunId"] == run.run_id
+    assert child.info.experiment_id == run.run.info.experiment_id

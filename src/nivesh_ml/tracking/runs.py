@@ -144,7 +144,8 @@ class TrainingRun:
     @contextmanager
     def child(self, name: str) -> Iterator[str]:
         """A nested run (one hyperparameter trial, say); yields its run id."""
-        with mlflow.start_run(run_name=name, nested=True) as nested:
+        experiment_id = self.run.info.experiment_id  # else MLflow files it under "Default"
+        with mlflow.start_run(run_name=name, nested=True, experiment_id=experiment_id) as nested:
             yield str(nested.info.run_id)
 
     def log_model(
