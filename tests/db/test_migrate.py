@@ -17,7 +17,7 @@ from nivesh_ml.db.models import Base
 from nivesh_ml.db.session import make_engine
 from nivesh_ml.errors import DatabaseError
 
-TABLES = {"model_registry", "model_deployment", "model_prediction", "training_dataset"}
+TABLES = {"model_registry", "model_deployment", "model_prediction", "training_dataset", "api_key"}
 
 COLUMNS = {
     "model_registry": {
@@ -35,6 +35,7 @@ COLUMNS = {
     "training_dataset": {
         "id", "dataset_name", "model_type", "data_source", "size", "s3_path", "content_hash", "created_at",
     },
+    "api_key": {"id", "name", "prefix", "hash", "salt", "scopes", "created_at", "revoked_at"},
 }  # fmt: skip
 
 CHECKS = {
@@ -42,6 +43,7 @@ CHECKS = {
     "model_deployment": {"ck_model_deployment_status", "ck_model_deployment_traffic_percentage"},
     "model_prediction": set(),
     "training_dataset": {"ck_training_dataset_content_hash_sha256"},
+    "api_key": set(),
 }
 
 INDEXES = {
@@ -49,6 +51,7 @@ INDEXES = {
     "model_deployment": {"ix_model_deployment_model_id"},
     "model_prediction": {"ix_model_prediction_created_at", "ix_model_prediction_model_id_created_at"},
     "training_dataset": {"ix_training_dataset_content_hash"},
+    "api_key": set(),
 }
 
 
@@ -109,8 +112,8 @@ def test_upgrade_twice_does_nothing(
     migrate.upgrade(db_url, schema=db_schema)
     with caplog.at_level(logging.INFO, logger="nivesh_ml"):
         migrate.upgrade(db_url, schema=db_schema)
-    assert migrate.current(db_url, schema=db_schema) == migrate.head() == "0001"
-    assert "already at 0001: nothing to do" in caplog.text
+    assert migrate.current(db_url, schema=db_schema) == migrate.head() == "0002"
+    assert "already at 0002: nothing to do" in caplog.text
 
 
 def test_downgrade_to_base_removes_the_tables(db_url: str, db_schema: str | None) -> None:
@@ -135,7 +138,7 @@ def test_current_does_not_create_a_sqlite_file(tmp_path: Path) -> None:
 def test_upgrade_runs_without_an_alembic_ini(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     migrate.upgrade("sqlite:///relative/nivesh.db")
-    assert migrate.current("sqlite:///relative/nivesh.db") == "0001"
+    assert migrate.current("sqlite:///relative/nivesh.db") == "0002"
     assert (migrate.MIGRATIONS_DIR / "env.py").is_file()
     assert (migrate.MIGRATIONS_DIR / "script.py.mako").is_file()
 
@@ -156,7 +159,7 @@ def test_version_table_lives_in_the_schema(pg_admin: Engine, pg_schema: str) -> 
         with pg_admin.connect() as connection:
             tables = set(connection.execute(query, {"schema": schema}).scalars())
         assert tables == TABLES | {"alembic_version"}
-        assert migrate.current(url, schema=schema) == "0001"
+        assert migrate.current(url, schema=schema) == "0002"
     finally:
         with pg_admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))

@@ -1,4 +1,4 @@
-"""The app database's four tables, as SQLAlchemy 2 typed declarative models.
+"""The app database's tables, as SQLAlchemy 2 typed declarative models.
 
 - ``model_registry``: one row per trained model version, with its lifecycle status.
 - ``model_deployment``: where a version is served and with what share of traffic.
@@ -52,6 +52,7 @@ __all__ = [
     "DEPLOYMENT_STATUSES",
     "MODEL_STATUSES",
     "NAMING_CONVENTION",
+    "ApiKey",
     "Base",
     "ModelDeployment",
     "ModelPrediction",
@@ -234,3 +235,28 @@ class TrainingDataset(Base):
 
     def __repr__(self) -> str:
         return f"TrainingDataset({self.dataset_name!r}, hash={self.content_hash[:12]}, rows={self.size})"
+
+
+class ApiKey(Base):
+    """An API key of the model server: only a salted hash of it is kept, never the key itself.
+
+    A key reads ``nvk_<prefix>_<secret>``; ``prefix`` (unique) finds the row, and the sha256 of
+    ``salt`` + the whole key must equal ``hash``. A revoked key keeps its row (``revoked_at`` set).
+    """
+
+    __tablename__ = "api_key"
+    __table_args__ = (UniqueConstraint("prefix"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(128), nullable=False)
+    prefix: Mapped[str] = mapped_column(String(16), nullable=False)
+    hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    salt: Mapped[str] = mapped_column(String(64), nullable=False)
+    scopes: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
+    created_at: Mapped[datetime] = _created_at()
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    def __repr__(self) -> str:
+        state = "revoked" if self.revoked_at else "active"
+        return f"ApiKey({self.name!r}, prefix={self.prefix!r}, scopes={self.scopes!r}, {state})"
+

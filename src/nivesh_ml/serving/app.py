@@ -1,0 +1,147 @@
+"""The app factory and the process that serves it.
+
+``create_app(settings)`` builds the FastAPI app and nothing else: the models load, the writer
+thread starts and the registry poller begins in the app's lifespan (start-up), and all of it
+stops there too (shutdown writes the prediction log out). ``serve(settings)`` runs it under
+uvicorn on ``settings.host:settings.port``, one worker: scale out with replicas (they share rate
+limits through Redis; each exports its own ``/metrics``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from functools import partial
+from importlib import metadata
+from typing import Any
+
+import anyio
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from prometheus_client import CollectorRegistry
+
+from nivesh_ml.config import Settings
+from nivesh_ml.log import JsonFormatter, RedactingFilter, get_logger
+from nivesh_ml.pii import install_log_redactor, redact
+from nivesh_ml.serving.config import ServingConfig
+from nivesh_ml.serving.errors import install_error_handlers
+from nivesh_ml.serving.metrics import MetricsMiddleware, ServerMetrics
+from nivesh_ml.serving.routes import ROUTERS
+from nivesh_ml.serving.state import ServerState
+
+__all__ = ["create_app", "redacting_filter", "serve"]
+
+log = get_logger(__name__)
+
+DESCRIPTION = """\
+Nivesh's six models over HTTP: intent, entities, spending forecast, transaction anomalies,
+credit risk and the assistant. Send an API key in `X-API-Key` (every route but `/health` and
+`/metrics`). Every prediction carries a `prediction_id`; send the real outcome to `/feedback`.
+"""
+
+
+def create_app(settings: Settings, *, config: ServingConfig | None = None) -> FastAPI:
+    """The model server's app; models load when it starts (see the module docstring)."""
+    config = config or ServingConfig.from_settings(settings)
+    install_log_redactor()
+    metrics = ServerMetrics(CollectorRegistry(auto_describe=True))
+    app = FastAPI(
+        title="Nivesh model server",
+        version=metadata.version("nivesh-ml"),
+        description=DESCRIPTION,
+        lifespan=_lifespan(settings, config, metrics),
+    )
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(config.cors_origins),
+        allow_methods=["GET", "POST"],
+        allow_headers=["X-API-Key", "Content-Type"],
+        expose_headers=["Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"],
+    )
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app
+
+
+def _lifespan(
+    settings: Settings, config: ServingConfig, metrics: ServerMetrics
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = await anyio.to_thread.run_sync(partial(ServerState.open, settings, config, metrics))
+        app.state.nivesh = state
+        poller = asyncio.create_task(_poll(state)) if config.reload_interval_s > 0 else None
+        log.info("model server ready", extra={"models": _served(state)})
+        try:
+            yield
+        finally:
+            if poller is not None:
+                poller.cancel()
+                with suppress(asyncio.CancelledError):
+                    await poller
+            await anyio.to_thread.run_sync(state.close)
+            log.info("model server stopped")
+
+    return lifespan
+
+
+async def _poll(state: ServerState) -> None:
+    """Follow the registry every ``reload_interval_s`` seconds (hot reload)."""
+    while True:
+        await asyncio.sleep(state.config.reload_interval_s)
+        await anyio.to_thread.run_sync(state.reload)
+
+
+def _served(state: ServerState) -> str:
+    loaded = [f"{s.key}:{s.alias}=v{s.current.version}" for s in state.slots.slots() if s.current]
+    return ", ".join(loaded) or "none"
+
+
+def redacting_filter() -> RedactingFilter:
+    """A log filter masking PII, for loggers outside ``nivesh_ml`` (uvicorn's)."""
+    redacting = RedactingFilter()
+    redacting.redactors.append(redact)
+    return redacting
+
+
+def uvicorn_log_config(settings: Settings) -> dict[str, Any]:
+    """uvicorn's loggers on stderr, PII-masked, JSON unless ``log_format`` is ``text``."""
+    formatter: dict[str, Any] = (
+        {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+        if settings.log_format == "text"
+        else {"()": JsonFormatter}
+    )
+    handler = {
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+        "formatter": "default",
+        "filters": ["redact"],
+    }
+    loggers = {name: {"handlers": ["stderr"], "level": settings.log_level, "propagate": False}
+               for name in ("uvicorn", "uvicorn.error", "uvicorn.access")}  # fmt: skip
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"redact": {"()": redacting_filter}},
+        "formatters": {"default": formatter},
+        "handlers": {"stderr": handler},
+        "loggers": loggers,
+    }
+
+
+def serve(settings: Settings, *, config: ServingConfig | None = None) -> None:
+    """Serve the models on ``settings.host:settings.port`` until interrupted (``nivesh-ml serve``)."""
+    import uvicorn
+
+    app = create_app(settings, config=config)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=uvicorn_log_config(settings),
+        timeout_graceful_shutdown=15,
+    )

@@ -1,0 +1,58 @@
+"""The model server's own knobs, with defaults; :meth:`ServingConfig.from_settings` picks them up.
+
+Every field here will become a ``NIVESH_*`` setting; until then the module constants are the
+defaults and tests pass a :class:`ServingConfig` of their own to ``create_app``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from nivesh_ml.config import Settings
+
+__all__ = ["DEFAULT_CORS_ORIGINS", "ServingConfig"]
+
+# A local front end in development; production lists its own origins.
+DEFAULT_CORS_ORIGINS: tuple[str, ...] = ("http://127.0.0.1:3000", "http://localhost:3000")
+RELOAD_INTERVAL_S = 30.0
+PREDLOG_QUEUE_SIZE = 10_000
+PREDLOG_BATCH_SIZE = 200
+PREDLOG_FLUSH_INTERVAL_S = 0.25
+PREDLOG_REPLAY_INTERVAL_S = 30.0
+KEY_CACHE_TTL_S = 10.0
+SHADOW_QUEUE_SIZE = 64
+RATE_LIMIT_PREFIX = "nivesh:ratelimit"
+SHUTDOWN_FLUSH_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class ServingConfig:
+    """How the server reloads, logs predictions, caches keys, mirrors to shadows and allows origins.
+
+    ``reload_interval_s`` 0 turns the registry poller off (``POST /admin/reload`` still works);
+    ``spill_dir`` None means ``<home>/spill``. ``key_cache_ttl_s`` bounds how long a revoked
+    key may still be accepted by a running server (``POST /admin/cache/clear`` empties it now).
+    """
+
+    cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS
+    reload_interval_s: float = RELOAD_INTERVAL_S
+    predlog_queue_size: int = PREDLOG_QUEUE_SIZE
+    predlog_batch_size: int = PREDLOG_BATCH_SIZE
+    predlog_flush_interval_s: float = PREDLOG_FLUSH_INTERVAL_S
+    predlog_replay_interval_s: float = PREDLOG_REPLAY_INTERVAL_S
+    key_cache_ttl_s: float = KEY_CACHE_TTL_S
+    shadow_queue_size: int = SHADOW_QUEUE_SIZE
+    rate_limit_prefix: str = RATE_LIMIT_PREFIX
+    shutdown_flush_timeout_s: float = SHUTDOWN_FLUSH_TIMEOUT_S
+    spill_dir: Path | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ServingConfig:
+        """The configuration ``settings`` asks for (today: the defaults; see the module docstring)."""
+        del settings  # the NIVESH_SERVING_* fields are not in Settings yet
+        return cls()
+
+    def spill_path(self, settings: Settings) -> Path:
+        """Where prediction-log records wait when the app DB cannot take them."""
+        return (self.spill_dir or settings.home / "spill") / "predictions.jsonl"

@@ -1,0 +1,160 @@
+"""Everything a running server holds, opened at start-up and closed at shutdown."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from nivesh_ml.config import Settings
+from nivesh_ml.db.app import app_engine
+from nivesh_ml.features.online import OnlineStore, make_online_store
+from nivesh_ml.log import get_logger
+from nivesh_ml.serving.config import ServingConfig
+from nivesh_ml.serving.keys import KeyChecker
+from nivesh_ml.serving.metrics import ServerMetrics
+from nivesh_ml.serving.predlog import PredictionLog
+from nivesh_ml.serving.ratelimit import RateLimiter
+from nivesh_ml.serving.slots import ModelSlots, ReloadResult
+from nivesh_ml.serving.traffic import ShadowRunner, TrafficRouter
+from nivesh_ml.tracking.loading import clear_cache
+
+__all__ = ["ServerState"]
+
+log = get_logger(__name__)
+
+# A registry server that is down should cost the poller seconds, not MLflow's default minutes
+# of retries; set only where the environment has not chosen.
+REGISTRY_HTTP_ENV: dict[str, str] = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+}
+
+
+@dataclass
+class ServerState:
+    """The server's parts: models, traffic, features, keys, limits, the prediction log, metrics."""
+
+    settings: Settings
+    config: ServingConfig
+    metrics: ServerMetrics
+    engine: Callable[[], Engine]
+    slots: ModelSlots
+    router: TrafficRouter
+    store: OnlineStore | None
+    store_error: str | None
+    keys: KeyChecker
+    limiter: RateLimiter
+    predlog: PredictionLog
+    shadow: ShadowRunner
+
+    @classmethod
+    def open(cls, settings: Settings, config: ServingConfig, metrics: ServerMetrics) -> ServerState:
+        """Open every part and load the models; a part that cannot open is reported, not fatal."""
+        settings.export_offline_env()
+        for name, value in REGISTRY_HTTP_ENV.items():
+            os.environ.setdefault(name, value)
+
+        def engine() -> Engine:
+            return app_engine(settings)
+
+        store, store_error = _open_store(settings, metrics)
+        slots = ModelSlots(settings, metrics)
+        state = cls(
+            settings=settings,
+            config=config,
+            metrics=metrics,
+            engine=engine,
+            slots=slots,
+            router=TrafficRouter(slots, engine),
+            store=store,
+            store_error=store_error,
+            keys=KeyChecker(settings, cache_ttl_s=config.key_cache_ttl_s, engine=engine),
+            limiter=RateLimiter(settings, metrics, prefix=config.rate_limit_prefix),
+            predlog=PredictionLog(settings, metrics, config, engine=engine),
+            shadow=ShadowRunner(metrics, config.shadow_queue_size),
+        )
+        state.predlog.start()
+        state.reload()
+        return state
+
+    def reload(self, *, force: bool = False) -> list[ReloadResult]:
+        """Follow the registry's aliases (load what moved), then re-read the canary/shadow plans."""
+        try:
+            results = self.slots.refresh(force=force)
+        except Exception as error:  # the registry itself failed: keep serving what is loaded
+            log.error("cannot reach the model registry; serving what is loaded: %s", error)
+            return []
+        self.router.refresh()
+        return results
+
+    def clear_caches(self) -> dict[str, int]:
+        """Forget cached model loads and accepted keys; the served models stay."""
+        clear_cache()
+        return {"api_keys": self.keys.clear()}
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """Whether every registered champion is loaded and every store answers, part by part.
+
+        The ``registry`` part is informational: loaded models keep serving while it is away.
+        """
+        models = self._models_report()
+        parts: dict[str, Any] = {
+            "models": models,
+            "online_store": self._store_report(),
+            "database": self._database_report(),
+            "rate_limit": dict(zip(("ok", "detail"), self.limiter.healthy(), strict=True)),
+            "registry": {
+                "ok": self.slots.registry_error is None,
+                "detail": self.slots.registry_error or "ok",
+            },
+        }
+        ready = all(item["ok"] for item in models.values()) and all(
+            parts[name]["ok"] for name in ("online_store", "database", "rate_limit")
+        )
+        return ready, parts
+
+    def _models_report(self) -> dict[str, dict[str, Any]]:
+        report: dict[str, dict[str, Any]] = {}
+        for slot in self.slots.slots():
+            if slot.alias != "champion":
+                continue
+            loaded = slot.current is not None
+            # A model nobody registered yet does not hold readiness back; one that fails to load does,
+            # and so does one we cannot know about because the registry is not answering.
+            ok = loaded or (slot.registered is None and self.slots.registry_error is None)
+            version = slot.current.version if slot.current else None
+            report[slot.key] = {"ok": ok, "loaded": loaded, "version": version, "error": slot.error}
+        return report
+
+    def _store_report(self) -> dict[str, Any]:
+        if self.store is None:
+            return {"ok": False, "detail": self.store_error}
+        health = self.store.health()
+        return {"ok": health.ok, "backend": health.backend, "detail": health.detail}
+
+    def _database_report(self) -> dict[str, Any]:
+        try:
+            with self.engine().connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as error:  # a probe reports every failure
+            return {"ok": False, "detail": str(error)}
+        return {"ok": True, "detail": "ok"}
+
+    def close(self) -> None:
+        """Stop the shadow thread, write the prediction log out, release the online store."""
+        self.shadow.close()
+        self.predlog.close(self.config.shutdown_flush_timeout_s)
+        if self.store is not None:
+            self.store.close()
+
+
+def _open_store(settings: Settings, metrics: ServerMetrics) -> tuple[OnlineStore | None, str | None]:
+    try:
+        return make_online_store(settings, registry=metrics.registry), None
+    except Exception as error:  # routes that need features answer 503 with this reason
+        log.error("the online feature store cannot open: %s", error)
+        return None, f"the online feature store cannot open: {error}"
