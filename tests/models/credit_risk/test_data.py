@@ -1,0 +1,118 @@
+"""Training data: point-in-time Nivesh features, user splits, benchmark loaders that never train on test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from nivesh_ml.config import Settings
+from nivesh_ml.data.nivesh import ensure_synthetic, synthetic_dir
+from nivesh_ml.data.public import TAIWAN, load_taiwan_credit
+from nivesh_ml.data.synthetic import GeneratorConfig, read_dataset
+from nivesh_ml.errors import DataError
+from nivesh_ml.features.builders import SourceFrames, build_view
+from nivesh_ml.features.definitions import get_view
+from nivesh_ml.features.offline import OfflineStore
+from nivesh_ml.models.credit_risk.benchmarks import load_benchmark, resolve_data_dir
+from nivesh_ml.models.credit_risk.config import CreditRiskConfig
+from nivesh_ml.models.credit_risk.data import load_nivesh, make_splits, nivesh_frame, training_rows
+
+VIEW = get_view("user_financial_profile")
+
+
+@pytest.fixture
+def nivesh_settings(make_settings: Callable[..., Settings]) -> Settings:
+    settings = make_settings()
+    ensure_synthetic(settings, GeneratorConfig(users=300, months=4, seed=3))
+    return settings
+
+
+def test_features_are_the_view_as_of_the_label_date(nivesh_settings: Settings) -> None:
+    frame, _ = nivesh_frame(nivesh_settings)
+    data = read_dataset(synthetic_dir(nivesh_settings))
+    as_of = pd.Timestamp(data.credit_labels["as_of"].iloc[0])
+    assert OfflineStore(nivesh_settings.features_dir).snapshots(VIEW) == [as_of]
+    expected = build_view(VIEW, SourceFrames.from_synthetic(data), as_of).set_index("user_id")[VIEW.columns]
+    got = frame.set_index("user_id")[VIEW.columns].astype(float)
+    pd.testing.assert_frame_equal(got, expected.loc[got.index].astype(float), check_names=False)
+
+
+def test_no_feature_sees_the_label_date_or_later(nivesh_settings: Settings) -> None:
+    data = read_dataset(synthetic_dir(nivesh_settings))
+    as_of = pd.Timestamp(data.credit_labels["as_of"].iloc[0])
+    assert (data.transactions["timestamp"] >= as_of).any()  # the label date's own transactions exist
+    frame, _ = nivesh_frame(nivesh_settings)
+    got = frame.set_index("user_id")[VIEW.columns].astype(float)
+    a_day_later = build_view(VIEW, SourceFrames.from_synthetic(data), as_of + pd.Timedelta(days=1))
+    leaked = a_day_later.set_index("user_id").loc[got.index, VIEW.columns].astype(float)
+    assert not got.equals(leaked)  # they would have changed the features; they did not reach them
+
+
+def test_fairness_groups_ride_beside_the_features(nivesh_settings: Settings) -> None:
+    frame, _ = nivesh_frame(nivesh_settings)
+    assert set(frame["age_band"]) <= {"18-29", "30-44", "45-59", "60+"}
+    assert set(frame["city_tier"]) <= {"tier_1", "tier_2", "tier_3"}
+    assert "age" not in frame.columns
+
+
+def test_users_split_once_with_a_fixed_seed(nivesh_settings: Settings) -> None:
+    config = CreditRiskConfig.quick()
+    first, again = load_nivesh(nivesh_settings, config, 42), load_nivesh(nivesh_settings, config, 42)
+    assert not set(first.train["user_id"]) & set(first.test["user_id"])
+    assert len(first.train) + len(first.test) == 300
+    assert list(first.test["user_id"]) == list(again.test["user_id"])
+
+
+def test_the_regime_follows_the_training_size(nivesh_settings: Settings) -> None:
+    data = load_nivesh(nivesh_settings, CreditRiskConfig.quick(), 42)
+    cv = make_splits(data, CreditRiskConfig.quick(), 42)
+    assert cv.regime == "cv"
+    assert len(cv.folds) == 3
+    holdout = make_splits(data, replace(CreditRiskConfig.quick(), cv_max_rows=10), 42)
+    assert holdout.regime == "holdout"
+    assert holdout.valid is not None
+    assert holdout.calib is not None
+    assert len(holdout.fit.y) + len(holdout.valid.y) + len(holdout.calib.y) == len(data.train)
+
+
+@pytest.mark.shared_data
+def test_a_test_split_is_refused_for_training(shared_data: Path) -> None:
+    with pytest.raises(DataError, match="never train on a test split"):
+        training_rows(load_taiwan_credit(shared_data, "test"))
+    data = load_benchmark("taiwan", shared_data)
+    with pytest.raises(DataError, match="never train on a test split"):
+        make_splits(replace(data, train=data.test), CreditRiskConfig.quick(), 42)
+
+
+@pytest.mark.shared_data
+def test_taiwan_reads_behaviour_only(shared_data: Path) -> None:
+    data = load_benchmark("taiwan", shared_data / TAIWAN)  # the folder itself is accepted too
+    assert not {"SEX", "AGE", "MARRIAGE", "EDUCATION"} & set(data.schema.names)
+    assert len(data.schema) == 19
+    assert (len(data.train), len(data.test)) == (24_000, 6_000)
+    assert data.test.attrs["split"] == "test"
+    assert set(data.test["sex"]) == {"male", "female"}
+
+
+@pytest.mark.shared_data
+def test_german_leaves_out_sex_age_and_nationality(shared_data: Path) -> None:
+    data = load_benchmark("german", shared_data)
+    assert not {"personal_status_sex", "age_years", "foreign_worker"} & set(data.schema.names)
+    assert "checking_status=A11" in data.schema.encoded_names
+    assert data.x(data.train).shape == (800, len(data.schema.encoded_names))
+    assert data.groups == ("sex", "age_band")
+
+
+def test_data_dir_may_name_the_set_or_its_parent(tmp_path: Path) -> None:
+    (tmp_path / "german_credit").mkdir()
+    assert resolve_data_dir("german", tmp_path) == tmp_path
+    assert resolve_data_dir("german", tmp_path / "german_credit") == tmp_path
+
+
+def test_an_unknown_benchmark_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="unknown credit benchmark"):
+        load_benchmark("lendingclub", tmp_path)
