@@ -259,4 +259,3 @@ class ApiKey(Base):
     def __repr__(self) -> str:
         state = "revoked" if self.revoked_at else "active"
         return f"ApiKey({self.name!r}, prefix={self.prefix!r}, scopes={self.scopes!r}, {state})"
-
