@@ -46,6 +46,11 @@ def run(args: list[str], home: Path, **env: str) -> subprocess.CompletedProcess[
         ["db"],
         ["db", "upgrade"],
         ["db", "current"],
+        ["serve"],
+        ["keys"],
+        ["keys", "create"],
+        ["keys", "list"],
+        ["keys", "revoke"],
     ],
 )
 def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
@@ -127,8 +132,9 @@ def test_unreachable_database_exits_2_with_one_line(tmp_path: Path) -> None:
 
 def test_up_runs_the_main_job(tmp_path: Path) -> None:
     home = tmp_path / "var"
-    result = run(["up"], home, NIVESH_USERS="25", NIVESH_MONTHS="2")
+    result = run(["up", "--no-serve", "--models", "none"], home, NIVESH_USERS="25", NIVESH_MONTHS="2")
     assert result.returncode == 0, result.stderr
+    assert (home / "api_key").stat().st_mode & 0o777 == 0o600  # the key make run prints, owner-only
     assert (home / "data" / "synthetic" / "manifest.json").exists()
     assert (home / "nivesh.db").exists()
     assert (home / "features" / "online.sqlite").exists()
@@ -169,3 +175,39 @@ def test_models_commands_on_an_empty_registry(tmp_path: Path) -> None:
     unknown = run(["models", "rollback", "fraud"], home)
     assert unknown.returncode == 2
     assert "unknown model 'fraud'" in unknown.stderr
+
+
+def test_up_rejects_an_unknown_model_with_one_line(tmp_path: Path) -> None:
+    result = run(["up", "--no-serve", "--models", "intent,weather"], tmp_path / "var")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "nivesh-ml: error: --models: unknown weather; "
+        "choose from intent, ner, spending, anomaly, credit-risk, assistant"
+    )
+
+
+def test_keys_create_list_revoke(tmp_path: Path) -> None:
+    home = tmp_path / "var"
+    created = run(["keys", "create", "backend-prod", "--scopes", "predict,admin"], home)
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip()
+    assert key.startswith("nvk_")
+    assert len(key) == 56
+    assert "not shown again" in created.stderr
+    listed = run(["keys", "list"], home)
+    assert "backend-prod" in listed.stdout
+    assert key[4:12] in listed.stdout
+    assert key[13:] not in listed.stdout  # the secret part is never shown again
+    assert key not in (home / "nivesh.db").read_bytes().decode("latin-1")  # only a salted hash is stored
+    revoked = run(["keys", "revoke", key[4:12]], home)
+    assert revoked.returncode == 0
+    assert "revoked 1 key(s)" in revoked.stdout
+    again = run(["keys", "revoke", "backend-prod"], home)
+    assert again.returncode == 2
+    assert "no active API key is named 'backend-prod'" in again.stderr
+
+
+def test_keys_create_refuses_an_unknown_scope(tmp_path: Path) -> None:
+    result = run(["keys", "create", "ops", "--scopes", "predict,root"], tmp_path / "var")
+    assert result.returncode == 2
+    assert "scopes must be some of predict, admin" in result.stderr

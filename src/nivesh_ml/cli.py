@@ -48,6 +48,8 @@ app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
 app.add_typer(features_app, name="features")
 app.add_typer(db_app, name="db")
+keys_app = typer.Typer(help="API keys of the model server: create, list, revoke.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 stdout = Console()
 
@@ -56,7 +58,7 @@ ModelArg = Annotated[str, typer.Argument(help="intent, ner, spending, anomaly, c
 
 def _settings(ctx: typer.Context) -> Settings:
     settings = ctx.find_root().obj
-    assert isinstance(settings, Settings)
+    assert isinstance(settings, Settings)  # nosec B101  # narrows for mypy; main() sets obj
     return settings
 
 
@@ -74,18 +76,91 @@ def _root(
     ] = False,
 ) -> None:
     """Load settings (NIVESH_* environment, .env), set up logging, keep every library offline."""
+    from nivesh_ml.pii import install_log_redactor
+
     settings = load_settings()
     settings.export_offline_env()
     setup_logging(settings.log_level, settings.log_format)
+    install_log_redactor()
     ctx.obj = settings
 
 
 @app.command()
-def up(ctx: typer.Context) -> None:
-    """Run the main job: every stage that exists, each skipped when already done."""
+def up(
+    ctx: typer.Context,
+    serve: Annotated[
+        bool, typer.Option(help="End by serving every champion on NIVESH_HOST:NIVESH_PORT (Ctrl-C stops).")
+    ] = True,
+    models: Annotated[
+        str, typer.Option(help="Models to train: all, none, or a comma list such as intent,ner.")
+    ] = "all",
+) -> None:
+    """The main job: data, app DB, features, train all six models, then serve; re-runs skip done work."""
+    from nivesh_ml.models.common import PACKAGES
     from nivesh_ml.pipelines.up import run_up
 
-    run_up(_settings(ctx))
+    chosen = {"all": list(PACKAGES), "none": []}.get(models)
+    if chosen is None:
+        chosen = [name.strip() for name in models.split(",") if name.strip()]
+        unknown = sorted(set(chosen) - set(PACKAGES))
+        if unknown:
+            raise NiveshError(f"--models: unknown {', '.join(unknown)}; choose from {', '.join(PACKAGES)}")
+    run_up(_settings(ctx), serve=serve, models=chosen)
+
+
+@app.command("serve")
+def serve_command(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Bind address [default: NIVESH_HOST, 127.0.0.1].")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65_535, help="Port [default: NIVESH_PORT, 8000].")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="uvicorn workers [default: NIVESH_WORKERS, 1].")
+    ] = None,
+) -> None:
+    """Serve every model's champion over HTTP (FastAPI + uvicorn) until interrupted."""
+    from nivesh_ml.serving import serve
+
+    settings = _settings(ctx)
+    overrides = {"host": host, "port": port, "workers": workers}
+    serve(settings.model_copy(update={k: v for k, v in overrides.items() if v is not None}))
+
+
+@keys_app.command("create")
+def keys_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Who the key is for, e.g. backend-prod.")],
+    scopes: Annotated[str, typer.Option(help="Comma-separated scopes: predict, admin.")] = "predict",
+) -> None:
+    """Create an API key and print it once (only its salted hash is stored)."""
+    from nivesh_ml.serving import create_key
+
+    key = create_key(_settings(ctx), name, [scope.strip() for scope in scopes.split(",") if scope.strip()])
+    print(key)
+    print("store it now: it is not shown again", file=sys.stderr)
+
+
+@keys_app.command("list")
+def keys_list(ctx: typer.Context) -> None:
+    """Every stored key: name, prefix, scopes, created, revoked (never the key)."""
+    from nivesh_ml.serving import list_keys
+
+    table = Table("name", "prefix", "scopes", "created", "revoked")
+    for info in list_keys(_settings(ctx)):
+        table.add_row(info.name, info.prefix, ",".join(info.scopes), info.created_at, info.revoked_at or "")
+    stdout.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    ctx: typer.Context,
+    name_or_prefix: Annotated[str, typer.Argument(help="The key's name or its 8-character prefix.")],
+) -> None:
+    """Revoke a key (servers stop accepting it within NIVESH_API_KEY_CACHE_TTL_S seconds)."""
+    from nivesh_ml.serving import revoke_key
+
+    stdout.print(f"revoked {revoke_key(_settings(ctx), name_or_prefix)} key(s)")
 
 
 @data_app.command("generate")
@@ -212,11 +287,14 @@ def train(
         typer.Option(help="nivesh (synthetic) or a public benchmark: banking77, taiwan, german, birmingham."),
     ] = "nivesh",
     data_dir: Annotated[Path | None, typer.Option(help="Folder of the benchmark data set.")] = None,
+    backend: Annotated[
+        str, typer.Option(help="The assistant only: local (LoRA here) or vertex (Gemini tuning job).")
+    ] = "local",
 ) -> None:
     """Train a model (data -> fit -> evaluate -> log -> register through the promotion gate)."""
     from nivesh_ml.models.common import PACKAGES, TrainOptions, trainer
 
-    options = TrainOptions(quick=quick, dataset=dataset, data_dir=data_dir)
+    options = TrainOptions(quick=quick, dataset=dataset, data_dir=data_dir, backend=backend)
     for name in list(PACKAGES) if model == "all" else [model]:
         report = trainer(name)(_settings(ctx), options)
         metrics = ", ".join(f"{k} {v:.4f}" for k, v in report.metrics.items())
@@ -287,14 +365,14 @@ def ui(
     port: Annotated[int, typer.Option(min=1, max=65_535, help="Port on 127.0.0.1.")] = 5000,
 ) -> None:
     """Start the MLflow UI on 127.0.0.1 for the configured tracking store (Ctrl-C stops it)."""
-    import subprocess
+    import subprocess  # nosec B404  # only to start `mlflow ui`, below
 
     from nivesh_ml.tracking.store import use_tracking
 
     settings = _settings(ctx)
     use_tracking(settings)
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", settings.tracking_uri]
-    subprocess.run([*command, "--host", "127.0.0.1", "--port", str(port)], check=False)
+    subprocess.run([*command, "--host", "127.0.0.1", "--port", str(port)], check=False)  # nosec B603  # argv list, no shell
 
 
 @drift_app.command("check")

@@ -49,7 +49,7 @@ class QualityBar(BaseModel):
 DEFAULT_QUALITY_BARS: dict[str, QualityBar] = {
     "intent": QualityBar(metric="accuracy", threshold=0.90),
     "ner": QualityBar(metric="f1", threshold=0.85),
-    "spending": QualityBar(metric="wape", threshold=0.35, higher_is_better=False),
+    "spending": QualityBar(metric="wape", threshold=0.60, higher_is_better=False),
     "anomaly": QualityBar(metric="recall", threshold=0.60),
     "credit-risk": QualityBar(metric="auc", threshold=0.75),
     "assistant": QualityBar(metric="perplexity", threshold=50.0, higher_is_better=False),
@@ -109,16 +109,68 @@ class Settings(BaseSettings):
         description="Static API keys accepted besides the ones in the app DB (JSON list).",
     )
     rate_limit: str = Field("120/minute", description="Per-key rate limit in `limits` notation.")
-
-    # Thresholds
-    intent_confidence_threshold: float = Field(
-        0.5, gt=0, lt=1, description="Below it intent answers fallback."
+    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes of `nivesh-ml serve`.")
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:3000", "http://localhost:3000"],
+        description="Origins allowed to call the model server from a browser (JSON list).",
     )
+    reload_interval_s: float = Field(
+        30.0, ge=0, description="How often the server polls the registry for moved aliases (0: never)."
+    )
+    predlog_queue_size: int = Field(
+        10_000, ge=1, description="Prediction-log records held in memory before spilling to disk."
+    )
+    predlog_batch_size: int = Field(200, ge=1, description="Prediction-log rows per database insert.")
+    predlog_flush_interval_s: float = Field(
+        0.25, gt=0, description="Longest wait before a partial prediction-log batch is written."
+    )
+    predlog_replay_interval_s: float = Field(
+        30.0, gt=0, description="How often spilled prediction-log records are replayed into the DB."
+    )
+    api_key_cache_ttl_s: float = Field(
+        10.0, ge=0, description="How long a checked API key is trusted before the DB is asked again."
+    )
+    shadow_queue_size: int = Field(
+        64, ge=1, description="Shadow scorings waiting; beyond it they are dropped (and counted)."
+    )
+    shutdown_flush_timeout_s: float = Field(
+        10.0, gt=0, description="Longest wait for the prediction log to flush on shutdown."
+    )
+
+    # Base models (a local Hugging Face checkpoint folder; empty: the packaged default weights)
+    intent_base_model: str = Field(
+        "", description="Encoder the intent model fine-tunes; empty means all-MiniLM-L6-v2 (packaged)."
+    )
+    assistant_base_model: str = Field(
+        "", description="Causal LM the assistant tunes with LoRA; empty means SmolLM2-135M (packaged)."
+    )
+    # Vertex AI backend of the assistant (`nivesh-ml train assistant --backend vertex`)
+    vertex_project: str = Field("", description="Google Cloud project of the Vertex tuning job.")
+    vertex_location: str = Field("us-central1", description="Vertex AI region.")
+    vertex_bucket: str = Field("", description="gs://BUCKET/PREFIX the tuning data is uploaded to.")
+    vertex_base_model: str = Field("gemini-2.0-flash-001", description="Gemini model id to tune.")
+
+    # Thresholds (the intent model calibrates its own out-of-scope threshold on validation data)
     anomaly_threshold: float = Field(
         0.5, gt=0, lt=1, description="Anomaly score at or above which a flag is raised."
     )
     credit_high_risk_threshold: float = Field(
         0.3, gt=0, lt=1, description="PD at or above which risk is high."
+    )
+    credit_max_dp_difference: float = Field(
+        0.10, gt=0, le=1, description="Largest demographic-parity gap (decline rate) the gate allows."
+    )
+    credit_max_eo_difference: float = Field(
+        0.10, gt=0, le=1, description="Largest equalised-odds gap (TPR or FPR) the gate allows."
+    )
+    credit_fairness_min_group_size: int = Field(
+        50, ge=1, description="Members a group needs before its rates count towards the gaps."
+    )
+    credit_fairness_min_positives: int = Field(
+        20, ge=1, description="Defaulters (and repayers) a group needs before its TPR (FPR) counts."
+    )
+    credit_fairness_alpha: float = Field(
+        0.05, gt=0, lt=1, description="A gap above its limit fails the gate when significant at this level."
     )
     drift_share_threshold: float = Field(0.3, gt=0, le=1, description="Share of drifted columns that alerts.")
 

@@ -29,7 +29,7 @@ PACKAGES: dict[str, str] = {
     "credit-risk": "credit_risk",
     "assistant": "assistant",
 }
-assert tuple(PACKAGES) == MODEL_KEYS
+assert tuple(PACKAGES) == MODEL_KEYS  # nosec B101  # import-time consistency check
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,10 @@ class TrainOptions:
     data_dir: Path | None = None  # default: settings.datasets_dir / <data set folder>
     seed: int = 42
     register: bool = True  # benchmark runs on public data log a run but register nothing
+    # The `nivesh-ml up` budget: a model whose full recipe takes more than a few minutes on two
+    # cores trains a shorter one (today only the assistant: fewer LoRA steps, fewer rows scored).
+    fast: bool = False
+    backend: str = "local"  # the assistant only: "local" (LoRA here) or "vertex" (Gemini tuning)
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,22 @@
-"""The main job behind ``make run``: every stage that exists, in order, each safe to re-run.
+"""The main job behind ``make run``: every stage in order, each safe to re-run, then the server.
 
-Today: generate the synthetic Nivesh data, create or migrate the app database, build the
-offline feature snapshots and materialise the latest into the online store. Later stages
-(training, registry, serving) append themselves to :data:`STAGES`.
+Stages: generate the synthetic Nivesh data, create or migrate the app database, build the offline
+feature snapshots, materialise the latest into the online store, train each of the six models
+(through tracking and the promotion gate), and make sure an API key exists. Then
+:func:`run_up` serves every champion on ``settings.host:settings.port`` until interrupted.
+
+A model is trained only when the registry holds no version of it yet: a second ``make run``
+goes straight to serving (``nivesh-ml train MODEL`` retrains on demand). ``up`` trains with
+``TrainOptions(fast=True)``: the assistant gets a shorter LoRA run so the whole job fits in
+about 20 minutes on two cores (see docs/TRAINING_GUIDE.md for the full recipes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from nivesh_ml.config import Settings
 from nivesh_ml.data.nivesh import ensure_synthetic
@@ -17,10 +25,14 @@ from nivesh_ml.db.migrate import upgrade
 from nivesh_ml.features.materialize import build_features, materialize
 from nivesh_ml.features.online import make_online_store
 from nivesh_ml.log import get_logger
+from nivesh_ml.models.common import PACKAGES, TrainOptions, trainer
+from nivesh_ml.tracking.registry import CHAMPION, list_models
 
-__all__ = ["STAGES", "Stage", "run_up"]
+__all__ = ["API_KEY_FILE", "STAGES", "Stage", "run_up", "stages"]
 
 log = get_logger(__name__)
+
+API_KEY_FILE = "api_key"  # under settings.home: the key `make run` created, readable by its owner only
 
 
 @dataclass(frozen=True)
@@ -52,17 +64,71 @@ def _materialize_features(settings: Settings) -> None:
         online.close()
 
 
-STAGES: tuple[Stage, ...] = (
-    Stage("generate synthetic data", _generate_data),
-    Stage("create app database", _create_database),
-    Stage("build feature snapshots", _build_features),
-    Stage("materialise online features", _materialize_features),
-)
+def _train(model: str, options: TrainOptions, settings: Settings) -> None:
+    registered = [row for row in list_models(settings) if row["model"] == model]
+    if registered:
+        log.info(
+            f"{model}: v{registered[0]['version']} already registered; `nivesh-ml train {model}` retrains"
+        )
+        return
+    report = trainer(model)(settings, options)
+    log.info(f"{model}: v{report.version} {report.outcome}: {report.reason}")
 
 
-def run_up(settings: Settings) -> None:
-    """Run every stage of the main job in order; each one skips work that is already done."""
-    for number, stage in enumerate(STAGES, start=1):
-        log.info(f"[{number}/{len(STAGES)}] {stage.name}")
+def _ensure_api_key(settings: Settings) -> None:
+    """Create the key ``make run`` prints, once; later runs reuse it (revoke it like any other)."""
+    from nivesh_ml.serving import create_key
+
+    path = settings.home / API_KEY_FILE
+    if path.is_file():
+        return
+    key = create_key(settings, "make-run", ["predict", "admin"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key + "\n")
+
+
+def stages(options: TrainOptions | None = None, models: Sequence[str] = tuple(PACKAGES)) -> tuple[Stage, ...]:
+    """The main job's stages, training ``models`` with ``options`` (default: the ``up`` budget)."""
+    options = options or TrainOptions(fast=True)
+    return (
+        Stage("generate synthetic data", _generate_data),
+        Stage("create app database", _create_database),
+        Stage("build feature snapshots", _build_features),
+        Stage("materialise online features", _materialize_features),
+        *(Stage(f"train {model}", partial(_train, model, options)) for model in models),
+        Stage("create an API key", _ensure_api_key),
+    )
+
+
+STAGES: tuple[Stage, ...] = stages()
+
+
+def run_up(
+    settings: Settings,
+    *,
+    serve: bool = True,
+    options: TrainOptions | None = None,
+    models: Sequence[str] = tuple(PACKAGES),
+) -> None:
+    """Run every stage in order (each skips work already done), then serve unless ``serve`` is off."""
+    planned = stages(options, models)
+    for number, stage in enumerate(planned, start=1):
+        log.info(f"[{number}/{len(planned)}] {stage.name}")
         stage.run(settings)
+    champions = {row["model"] for row in list_models(settings) if CHAMPION in row["aliases"].split(",")}
+    missing = sorted(set(models) - champions)
+    if missing:
+        log.warning(f"no champion for {', '.join(missing)}: those routes answer 503 until one is promoted")
     log.info("nivesh-ml is up", extra={"home": str(settings.home)})
+    if serve:
+        from nivesh_ml.serving import serve as serve_models
+
+        key_file = settings.home / API_KEY_FILE
+        log.info(
+            f"serving on http://{settings.host}:{settings.port} (docs at /docs); "
+            f'API key in {key_file}: curl -H "X-API-Key: $(cat {key_file})" '
+            f"http://{settings.host}:{settings.port}/models"
+        )
+        serve_models(settings)

@@ -3,13 +3,17 @@
 ``create_app(settings)`` builds the FastAPI app and nothing else: the models load, the writer
 thread starts and the registry poller begins in the app's lifespan (start-up), and all of it
 stops there too (shutdown writes the prediction log out). ``serve(settings)`` runs it under
-uvicorn on ``settings.host:settings.port``, one worker: scale out with replicas (they share rate
-limits through Redis; each exports its own ``/metrics``).
+uvicorn on ``settings.host:settings.port`` with ``settings.workers`` processes (default one).
+Each worker loads its own models and exports its own ``/metrics``; in production prefer one
+worker per replica behind a load balancer, so each replica is scraped on its own (replicas share
+rate limits through Redis).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from functools import partial
@@ -21,7 +25,8 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CollectorRegistry
 
-from nivesh_ml.config import Settings
+from nivesh_ml.config import Settings, load_settings
+from nivesh_ml.errors import ConfigError
 from nivesh_ml.log import JsonFormatter, RedactingFilter, get_logger
 from nivesh_ml.pii import install_log_redactor, redact
 from nivesh_ml.serving.config import ServingConfig
@@ -30,7 +35,7 @@ from nivesh_ml.serving.metrics import MetricsMiddleware, ServerMetrics
 from nivesh_ml.serving.routes import ROUTERS
 from nivesh_ml.serving.state import ServerState
 
-__all__ = ["create_app", "redacting_filter", "serve"]
+__all__ = ["app_from_environment", "create_app", "redacting_filter", "serve"]
 
 log = get_logger(__name__)
 
@@ -134,14 +139,39 @@ def uvicorn_log_config(settings: Settings) -> dict[str, Any]:
 
 
 def serve(settings: Settings, *, config: ServingConfig | None = None) -> None:
-    """Serve the models on ``settings.host:settings.port`` until interrupted (``nivesh-ml serve``)."""
+    """Serve the models on ``settings.host:settings.port`` until interrupted (``nivesh-ml serve``).
+
+    With ``settings.workers`` above one, uvicorn starts that many processes, each building its
+    app from the environment (:func:`app_from_environment`): ``settings`` is handed over as
+    ``NIVESH_*`` variables, so a worker sees what this process was given.
+    """
     import uvicorn
 
-    app = create_app(settings, config=config)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=uvicorn_log_config(settings),
-        timeout_graceful_shutdown=15,
-    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": uvicorn_log_config(settings),
+        "timeout_graceful_shutdown": 15,
+    }
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings, config=config), **options)
+        return
+    if config is not None:
+        raise ConfigError("a ServingConfig cannot cross into worker processes; set NIVESH_* instead")
+    os.environ.update(_as_environment(settings))
+    uvicorn.run(f"{__name__}:app_from_environment", factory=True, workers=settings.workers, **options)
+
+
+def app_from_environment() -> FastAPI:
+    """The app a uvicorn worker process serves: settings from ``NIVESH_*`` (see :func:`serve`)."""
+    return create_app(load_settings())
+
+
+def _as_environment(settings: Settings) -> dict[str, str]:
+    """``settings`` as ``NIVESH_*`` variables (JSON for lists and mappings, secrets revealed)."""
+    values = settings.model_dump(mode="json")
+    values["api_keys"] = [key.get_secret_value() for key in settings.api_keys]
+    return {
+        f"NIVESH_{name.upper()}": value if isinstance(value, str) else json.dumps(value)
+        for name, value in values.items()
+    }

@@ -1,7 +1,6 @@
-"""The model server's own knobs, with defaults; :meth:`ServingConfig.from_settings` picks them up.
-
-Every field here will become a ``NIVESH_*`` setting; until then the module constants are the
-defaults and tests pass a :class:`ServingConfig` of their own to ``create_app``.
+"""The model server's own knobs: :meth:`ServingConfig.from_settings` reads them from ``Settings``
+(``NIVESH_RELOAD_INTERVAL_S``, ``NIVESH_PREDLOG_*``, ...); tests pass a :class:`ServingConfig` of
+their own to ``create_app``. The dataclass defaults are the ``Settings`` defaults.
 """
 
 from __future__ import annotations
@@ -49,9 +48,18 @@ class ServingConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServingConfig:
-        """The configuration ``settings`` asks for (today: the defaults; see the module docstring)."""
-        del settings  # the NIVESH_SERVING_* fields are not in Settings yet
-        return cls()
+        """The configuration ``settings`` asks for."""
+        return cls(
+            cors_origins=tuple(settings.cors_origins),
+            reload_interval_s=settings.reload_interval_s,
+            predlog_queue_size=settings.predlog_queue_size,
+            predlog_batch_size=settings.predlog_batch_size,
+            predlog_flush_interval_s=settings.predlog_flush_interval_s,
+            predlog_replay_interval_s=settings.predlog_replay_interval_s,
+            key_cache_ttl_s=settings.api_key_cache_ttl_s,
+            shadow_queue_size=settings.shadow_queue_size,
+            shutdown_flush_timeout_s=settings.shutdown_flush_timeout_s,
+        )
 
     def spill_path(self, settings: Settings) -> Path:
         """Where prediction-log records wait when the app DB cannot take them."""

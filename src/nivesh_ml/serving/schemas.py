@@ -159,10 +159,28 @@ class Transaction(BaseModel):
     channel: str = Field(min_length=1, max_length=32, examples=["card"])
 
 
+class RecentTransaction(BaseModel):
+    """One of the user's recent transactions, as context for velocity and duplicate checks."""
+
+    model_config = ConfigDict(extra="allow")
+
+    amount: float = Field(gt=0, le=1e10, examples=[48_500.0])
+    merchant: str = Field(min_length=1, max_length=256, examples=["Croma"])
+    timestamp: datetime = Field(examples=["2025-03-14T02:05:00+05:30"])
+    category: str | None = Field(None, max_length=64)
+    channel: str | None = Field(None, max_length=32)
+
+
 class AnomalyRequest(_Request):
-    """One transaction."""
+    """One transaction, and optionally the user's transactions of the last 24 hours."""
 
     transaction: Transaction
+    context: list[RecentTransaction] = Field(
+        default_factory=list,
+        max_length=500,
+        description="The user's transactions of the 24 hours before this one (velocity, duplicates); "
+        "empty when the caller has none.",
+    )
 
 
 class AnomalyResponse(PredictionResponse):

@@ -219,7 +219,7 @@ def list_models(settings: Settings) -> list[dict[str, Any]]:
         aliases = {alias: str(mv.version) for alias, mv in holders.items() if mv is not None}
         for mv in sorted(versions, key=lambda v: int(v.version), reverse=True):
             held = sorted(alias for alias, version in aliases.items() if version == str(mv.version))
-            rows.append(_row(mlflow_client, name, mv, held))
+            rows.append({"model": model, **_row(mlflow_client, name, mv, held)})
     return rows
 
 

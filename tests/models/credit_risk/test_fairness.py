@@ -43,11 +43,24 @@ def test_a_gap_beyond_the_limit_names_the_attribute_metric_and_groups() -> None:
     assert report.to_dict()["passed"] is False
 
 
-def test_a_zero_limit_refuses_any_gap() -> None:
+def test_a_zero_limit_without_a_significance_test_refuses_any_gap() -> None:
     y, p, groups = two_groups(0.22, 0.2)
-    limits = FairnessLimits(max_dp_difference=0.0, max_eo_difference=0.0)
+    limits = FairnessLimits(max_dp_difference=0.0, max_eo_difference=0.0, alpha=1.0)
     report = assess_fairness(y, p, {"region": groups}, threshold=0.5, limits=limits)
     assert any("demographic-parity difference on region" in line for line in report.violations)
+
+
+def test_a_gap_above_the_limit_that_could_be_noise_is_reported_but_does_not_fail() -> None:
+    # 0.30 vs 0.10 on 20 people a group: p is about 0.11, so the gap may well be sampling noise
+    small = FairnessLimits(min_group_size=10, min_group_positives=5)
+    y, p, groups = two_groups(0.3, 0.1, n=40)
+    report = assess_fairness(y, p, {"region": groups}, threshold=0.5, limits=small)
+    assert report.metrics()["fairness_dp_difference_region"] == pytest.approx(0.2)
+    assert report.passed
+    # the same gap on ten times the people is no longer noise
+    y, p, groups = two_groups(0.3, 0.1, n=400)
+    report = assess_fairness(y, p, {"region": groups}, threshold=0.5, limits=small)
+    assert any("p=" in line for line in report.violations)
 
 
 def test_groups_too_small_to_measure_are_reported_but_cannot_fail() -> None:

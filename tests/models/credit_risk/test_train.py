@@ -118,7 +118,7 @@ def test_the_registered_pyfunc_takes_counts_as_ints_and_flags_as_bools(trained: 
 
 def test_a_model_breaking_a_fairness_limit_is_refused(trained: Trained) -> None:
     strict = trained.make(credit_high_risk_threshold=0.05)
-    limits = FairnessLimits(max_dp_difference=0.0, max_eo_difference=0.0)
+    limits = FairnessLimits(max_dp_difference=0.0, max_eo_difference=0.0, alpha=1.0)
     report = train(strict, TrainOptions(quick=True), fairness_limits=limits)
     assert report.outcome == "rejected"
     assert report.reason is not None

@@ -172,3 +172,22 @@ def test_feedback_needs_a_uuid(client: TestClient) -> None:
     response = client.post("/feedback", json={"prediction_id": "42", "actual": 1})
     assert response.status_code == 422
     assert response.json()["message"].startswith("prediction_id:")
+
+
+def test_anomaly_takes_the_users_recent_transactions_as_context(
+    client: TestClient, served_settings: Settings
+) -> None:
+    recent = {"amount": 48_500.0, "merchant": "Croma", "timestamp": "2025-03-14T02:05:00+05:30"}
+    response = client.post("/predict/anomaly", json={"transaction": TXN, "context": [recent, recent]})
+    assert response.status_code == 200, response.text
+    prediction_id = response.json()["prediction_id"]
+
+    def logged() -> bool:
+        return any(str(row.id) == prediction_id for row, _ in predictions(served_settings))
+
+    wait_for(logged)
+    row = next(row for row, _ in predictions(served_settings) if str(row.id) == prediction_id)
+    assert [item["merchant"] for item in row.input_data["context"]] == ["Croma", "Croma"]
+    bad = client.post("/predict/anomaly", json={"transaction": TXN, "context": [{**recent, "amount": -5}]})
+    assert bad.status_code == 422
+    assert "context" in bad.text

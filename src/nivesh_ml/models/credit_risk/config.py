@@ -1,13 +1,15 @@
 """Credit-risk settings: training budget, splits, fairness limits and the risk bands.
 
-Module constants hold what the platform ``Settings`` does not (yet): the fairness limits of the
-promotion gate and the risk-band cut-offs. Tests and callers override them by parameter
+The fairness limits of the promotion gate come from ``Settings`` (:meth:`FairnessLimits.from_settings`);
+the risk-band cut-offs are module constants. Tests and callers override them by parameter
 (:class:`FairnessLimits`), never by editing this file.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from nivesh_ml.config import Settings
 
 __all__ = [
     "AGE_BANDS",
@@ -27,7 +29,8 @@ MODEL_KEY = "credit-risk"
 VIEW = "user_financial_profile"  # the feature view the Nivesh model reads, as of the label date
 LABEL = "default_12m"  # credit_labels' label and the Nivesh evaluation files' label column
 
-# Promotion-gate fairness limits (largest allowed gap between groups); candidates for Settings.
+# Promotion-gate fairness limits (largest allowed gap between groups): the defaults of
+# Settings.credit_max_dp_difference and Settings.credit_max_eo_difference.
 MAX_DP_DIFFERENCE = 0.10  # demographic parity: decline rate
 MAX_EO_DIFFERENCE = 0.10  # equalised odds: max of the TPR gap and the FPR gap
 
@@ -60,6 +63,18 @@ class FairnessLimits:
     max_eo_difference: float = MAX_EO_DIFFERENCE
     min_group_size: int = 50
     min_group_positives: int = 20
+    alpha: float = 0.05  # a gap above its limit fails the gate when significant at this level
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FairnessLimits:
+        """The limits ``settings`` sets (``NIVESH_CREDIT_MAX_*_DIFFERENCE`` and the group minimums)."""
+        return cls(
+            max_dp_difference=settings.credit_max_dp_difference,
+            max_eo_difference=settings.credit_max_eo_difference,
+            min_group_size=settings.credit_fairness_min_group_size,
+            min_group_positives=settings.credit_fairness_min_positives,
+            alpha=settings.credit_fairness_alpha,
+        )
 
 
 @dataclass(frozen=True)

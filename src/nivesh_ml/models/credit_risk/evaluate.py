@@ -47,7 +47,11 @@ def evaluate(settings: Settings, data: Path, alias: str = "champion") -> dict[st
     groups = _groups(frame)
     if groups:
         report = assess_fairness(
-            y, probabilities, groups, threshold=settings.credit_high_risk_threshold, limits=FairnessLimits()
+            y,
+            probabilities,
+            groups,
+            threshold=settings.credit_high_risk_threshold,
+            limits=FairnessLimits.from_settings(settings),
         )
         result |= report.metrics()
         result["fairness"] = report.to_dict()

@@ -24,6 +24,7 @@ from fairlearn.metrics import (  # type: ignore[import-untyped]  # fairlearn shi
     count,
     selection_rate,
 )
+from scipy.stats import norm
 
 from nivesh_ml.models.credit_risk.config import FairnessLimits
 
@@ -165,22 +166,42 @@ def _violations(
     tpr_gap: float,
     fpr_gap: float,
 ) -> list[str]:
+    """The gaps above their limit that are also statistically significant (see :func:`_p_value`)."""
     found = []
     if dp > limits.max_dp_difference:
         rates = table.loc[table["count"] >= limits.min_group_size, "selection_rate"]
-        found.append(
-            f"demographic-parity difference on {name} is {dp:.3f} > {limits.max_dp_difference} "
-            f"(decline rate {_extremes(rates)})"
-        )
+        p_value = _p_value(rates, table["count"])
+        if p_value < limits.alpha:
+            found.append(
+                f"demographic-parity difference on {name} is {dp:.3f} > {limits.max_dp_difference} "
+                f"(decline rate {_extremes(rates)}, p={p_value:.3g})"
+            )
     if eo > limits.max_eo_difference:
         metric = "tpr" if tpr_gap >= fpr_gap else "fpr"
         column = "positives" if metric == "tpr" else "negatives"
         rates = table.loc[table[column] >= limits.min_group_positives, metric].dropna()
-        found.append(
-            f"equalised-odds difference on {name} is {eo:.3f} > {limits.max_eo_difference} "
-            f"({metric.upper()} {_extremes(rates)})"
-        )
+        p_value = _p_value(rates, table[column])
+        if p_value < limits.alpha:
+            found.append(
+                f"equalised-odds difference on {name} is {eo:.3f} > {limits.max_eo_difference} "
+                f"({metric.upper()} {_extremes(rates)}, p={p_value:.3g})"
+            )
     return found
+
+
+def _p_value(rates: pd.Series, sizes: pd.Series) -> float:
+    """Two-sided p-value of the two-proportion z-test between the highest and the lowest rate.
+
+    A gap measured on a few dozen people per group moves by 0.1 from sample to sample; the gate
+    refuses a gap above its limit only when it is unlikely to be that noise (p below
+    ``FairnessLimits.alpha``). Report and MLflow keep every gap, significant or not.
+    """
+    high, low = rates.idxmax(), rates.idxmin()
+    n1, n2 = float(sizes[high]), float(sizes[low])
+    p1, p2 = float(rates[high]), float(rates[low])
+    pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
+    se = float(np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2)))
+    return 1.0 if se == 0 else float(2 * norm.sf(abs(p1 - p2) / se))
 
 
 def _extremes(rates: pd.Series) -> str:

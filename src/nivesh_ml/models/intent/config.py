@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from nivesh_ml.config import Settings
 from nivesh_ml.errors import ConfigError
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "IntentConfig",
     "config_for",
     "default_base_model",
+    "normalise",
 ]
 
 MODEL_KEY = "intent"
@@ -61,6 +63,15 @@ BUNDLE_FILES: dict[str, str] = {
     "tokenizer": "tokenizer.json",
     "labels": "labels.json",
 }
+
+
+def normalise(text: str) -> str:
+    """The duplicate key of a query: case-folded, with punctuation, symbols and whitespace removed.
+
+    Two texts with the same key are one example: ``data/intents/split.py`` keeps one of them, so a
+    text and its near-duplicate never land in two splits.
+    """
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
 def default_base_model() -> Path:
@@ -121,8 +132,8 @@ class IntentConfig:
         return {name: str(value) if isinstance(value, Path) else value for name, value in vars(self).items()}
 
 
-def config_for(settings: Any, **overrides: Any) -> IntentConfig:
-    """The config for ``settings``: ``intent_base_model`` once Settings has it, then ``overrides``."""
-    base = getattr(settings, "intent_base_model", None)
+def config_for(settings: Settings, **overrides: Any) -> IntentConfig:
+    """The config for ``settings`` (``NIVESH_INTENT_BASE_MODEL``), then ``overrides``."""
+    base = settings.intent_base_model
     values: dict[str, Any] = {"base_model": Path(base)} if base else {}
     return IntentConfig(**{**values, **overrides})
