@@ -56,7 +56,7 @@ def train(
 ) -> TrainReport:
     """Train, assess and (on Nivesh data) register and gate a credit-risk model."""
     config = config or (CreditRiskConfig.quick() if options.quick else CreditRiskConfig())
-    limits = fairness_limits or FairnessLimits()
+    limits = fairness_limits or FairnessLimits.from_settings(settings)
     data = load_data(settings, options, config)
     run_name = f"{data.name}{'-quick' if options.quick else ''}"
     tags = {"nivesh.credit.dataset": data.name}
