@@ -15,7 +15,8 @@ from nivesh_ml.config import Settings
 from nivesh_ml.db import repository, session_scope
 from nivesh_ml.db.app import app_engine
 from nivesh_ml.errors import DataError
-from nivesh_ml.monitoring.drift import DriftCollector, check_drift, parse_window
+from nivesh_ml.monitoring.drift import check_drift, parse_window
+from nivesh_ml.monitoring.drift_metrics import DriftCollector
 from nivesh_ml.tracking.registry import apply_gate
 from nivesh_ml.tracking.runs import start_training_run
 
@@ -43,15 +44,17 @@ def _champion_with_reference(settings: Settings) -> str:
     return version.version
 
 
-def _log_traffic(settings: Settings, version: str, frame: pd.DataFrame) -> None:
+def _log_traffic(settings: Settings, version: str, frame: pd.DataFrame, *, by_view: bool = False) -> None:
     with session_scope(app_engine(settings)) as session:
         model = repository.get_model_version(session, "nivesh-credit-risk", version)
         assert model is not None
         for row in frame.to_dict("records"):
+            # the server logs online features by view; explicit request features come flat
+            features = {"user_financial_profile:v1": row} if by_view else row
             repository.log_prediction(
                 session,
                 model_id=model.id,
-                input_data={"features": row},
+                input_data={"features": features},
                 prediction={"pd": 0.1},
                 latency_ms=1.0,
             )
@@ -75,6 +78,14 @@ def test_a_shifted_feature_is_reported_and_exported(settings: Settings) -> None:
     assert registry.get_sample_value("nivesh_drift_share", {"model": "credit-risk"}) == pytest.approx(0.5)
     labels = {"model": "credit-risk", "feature": "utilisation"}
     assert registry.get_sample_value("nivesh_feature_drifted", labels) == 1.0
+
+
+def test_features_the_server_logged_by_view_are_compared_too(settings: Settings) -> None:
+    version = _champion_with_reference(settings)
+    _log_traffic(settings, version, _frame(400, 0.3, 2), by_view=True)
+    result = check_drift(settings, "credit-risk", timedelta(days=7))
+    assert set(result.columns) == {"utilisation", "late_payments"}
+    assert result.columns["utilisation"]["drifted"] is True
 
 
 def test_no_drift_on_the_same_distribution(settings: Settings) -> None:

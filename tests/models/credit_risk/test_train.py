@@ -19,6 +19,7 @@ from nivesh_ml.models.credit_risk.config import CreditRiskConfig, FairnessLimits
 from nivesh_ml.models.credit_risk.data import load_nivesh
 from nivesh_ml.models.credit_risk.model import load_credit_model, typed
 from nivesh_ml.models.credit_risk.train import train
+from nivesh_ml.monitoring.drift import reference_features
 from nivesh_ml.tracking.loading import load_model
 from nivesh_ml.tracking.store import client
 
@@ -66,6 +67,14 @@ def test_a_quick_run_registers_a_champion(trained: Trained) -> None:
     assert report.extra["trials"] == 3
     assert str(client(trained.settings).get_model_version_by_alias(NAME, "champion").version) == "1"
     assert "MLFLOW_EXPERIMENT_ID" not in os.environ  # the search's pointer for nested runs is put back
+
+
+def test_the_training_features_are_the_champions_drift_reference(trained: Trained) -> None:
+    version, reference = reference_features(trained.settings, "credit-risk")
+    assert version == "1"
+    data = load_nivesh(trained.settings, CreditRiskConfig.quick(), seed=42)
+    assert list(reference.columns) == data.schema.names  # what the server logs, by the same names
+    assert len(reference) > 100
 
 
 def test_metrics_fairness_and_the_reliability_plot_are_logged(trained: Trained) -> None:

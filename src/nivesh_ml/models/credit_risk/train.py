@@ -104,7 +104,9 @@ def load_data(settings: Settings, options: TrainOptions, config: CreditRiskConfi
 
 
 def _log_inputs(run: TrainingRun, data: CreditData) -> dict[str, str]:
-    """Register the training and test frames (content hashes) as the run's inputs."""
+    """Register the training and test frames (content hashes) as the run's inputs, and a sample of
+    the training features as the drift reference (``nivesh-ml drift check credit-risk``)."""
+    run.log_reference(data.train[data.schema.names])
     return {
         "training": run.log_dataset(
             data.train,
