@@ -41,7 +41,7 @@ from nivesh_ml.features.builders import build_view
 from nivesh_ml.features.definitions import get_view
 from nivesh_ml.features.online import SQLiteStore
 from nivesh_ml.models.anomaly.model import AnomalyDetector
-from nivesh_ml.models.spending.panel import backfilled_sources
+from nivesh_ml.models.transactions import backfilled_sources
 from nivesh_ml.tracking.store import registered_name
 
 _FIELDS = ("user_id", "amount", "merchant", "category", "timestamp", "channel")

@@ -159,7 +159,13 @@ def _free_port() -> int:
 
 def _env(settings: Settings, **extra: str) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if not name.startswith("NIVESH_")}
-    return {**env, **OFFLINE_ENV, "NIVESH_HOME": str(settings.home), "NIVESH_RATE_LIMIT": RATE_LIMIT, **extra}
+    # the model class lives in this script, not nivesh_ml: trust its pickle (the location is checked)
+    base = {
+        "NIVESH_HOME": str(settings.home),
+        "NIVESH_RATE_LIMIT": RATE_LIMIT,
+        "NIVESH_TRUST_MODEL_PICKLES": "true",
+    }
+    return {**env, **OFFLINE_ENV, **base, **extra}
 
 
 @contextmanager

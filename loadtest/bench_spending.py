@@ -39,8 +39,8 @@ from nivesh_ml.features.definitions import get_view
 from nivesh_ml.features.online import SQLiteStore
 from nivesh_ml.models.common import TrainOptions
 from nivesh_ml.models.spending.model import SpendingForecaster
-from nivesh_ml.models.spending.panel import backfilled_sources
 from nivesh_ml.models.spending.train import QUICK_DATA, train
+from nivesh_ml.models.transactions import backfilled_sources
 from nivesh_ml.tracking.store import client, registered_name
 
 WARM_UP = 50

@@ -30,7 +30,13 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     """A factory of settings with every writable path under a fresh temporary home."""
 
     def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {"home": tmp_path / "var", "datasets_dir": SHARED_DATA, **overrides}
+        # test models are defined in test modules: the pickle type check is the supply-chain tests' job
+        values: dict[str, Any] = {
+            "home": tmp_path / "var",
+            "datasets_dir": SHARED_DATA,
+            "trust_model_pickles": True,
+            **overrides,
+        }
         return load_settings(_env_file=None, **values)
 
     return make

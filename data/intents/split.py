@@ -2,11 +2,12 @@
 
 Reads ``intents.jsonl`` (one ``{"text": ..., "intent": ...}`` object per line) and writes
 ``train.jsonl``, ``validation.jsonl`` and ``test.jsonl`` next to it: 70 / 15 / 15 per label,
-seed 42. Texts that are equal after normalisation (case-folded, everything but letters and
-digits removed) are de-duplicated before splitting, so a text and its near-duplicate can never
-end up in two different splits. The same text under two different labels is an error.
+seed 42. Texts that are equal after normalisation (``nivesh_ml.models.intent.config.normalise``:
+case-folded, everything but letters and digits removed) are de-duplicated before splitting, so
+a text and its near-duplicate can never end up in two different splits. The same text under two
+different labels is an error.
 
-Run from anywhere::
+Run from anywhere, with the project's environment (it imports ``nivesh_ml``)::
 
     python data/intents/split.py            # rewrite the three files in data/intents/
     python data/intents/split.py --check    # exit 1 if the committed files are stale
@@ -21,35 +22,16 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+# The taxonomy and the duplicate key live in the package, so training and this split agree.
+from nivesh_ml.models.intent.config import LABELS, normalise
+
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "intents.jsonl"
 SEED = 42
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 FRACTIONS: dict[str, float] = {"validation": 0.15, "test": 0.15}
-LABELS: tuple[str, ...] = (
-    "account_balance",
-    "spending_analysis",
-    "budget_management",
-    "affordability_check",
-    "savings_goal",
-    "investment_advice",
-    "loan_emi",
-    "credit_score",
-    "bill_reminder",
-    "transaction_search",
-    "tax_planning",
-    "fraud_report",
-    "subscription_review",
-    "greeting_smalltalk",
-    "out_of_scope",
-)
 
 Example = dict[str, str]
-
-
-def normalise(text: str) -> str:
-    """The de-duplication key: case-folded, with punctuation, symbols and whitespace removed."""
-    return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
 def read_jsonl(path: Path) -> list[Example]:

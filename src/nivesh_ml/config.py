@@ -101,6 +101,12 @@ class Settings(BaseSettings):
     months: int = Field(24, ge=1, le=120, description="Months of synthetic transactions.")
     seed: int = Field(42, ge=0, description="Seed for every random choice in the platform.")
 
+    trust_model_pickles: bool = Field(
+        False,
+        description="Skip the trusted-type check of model pickles (test fixtures pickled by value only; "
+        "never in production). The registry-location check always runs.",
+    )
+
     # Model server
     host: str = Field("127.0.0.1", description="Model server bind address.")
     port: int = Field(8000, ge=1, le=65_535, description="Model server port.")

@@ -12,6 +12,9 @@ from types import ModuleType
 
 import pytest
 
+from nivesh_ml.models.intent.config import LABELS as PACKAGE_LABELS
+from nivesh_ml.models.intent.config import normalise
+
 INTENTS_DIR = Path(__file__).resolve().parents[2] / "data" / "intents"
 SPLITS = ("train", "validation", "test")
 FILES = ("intents", *SPLITS)
@@ -61,10 +64,6 @@ def data() -> dict[str, list[dict[str, str]]]:
     return {name: _read(name) for name in FILES}
 
 
-def _norm(text: str) -> str:
-    return "".join(ch for ch in text.casefold() if ch.isalnum())
-
-
 @pytest.mark.parametrize("name", FILES)
 def test_every_line_is_an_object_with_exactly_text_and_intent(name: str) -> None:
     lines = (INTENTS_DIR / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
@@ -85,12 +84,13 @@ def test_texts_are_non_empty_trimmed_and_short(name: str, data: dict[str, list[d
         assert text.strip(), row
         assert text == text.strip(), row
         assert len(text) < MAX_CHARS, row
-        assert _norm(text), row
+        assert normalise(text), row
 
 
 def test_labels_are_exactly_the_taxonomy(data: dict[str, list[dict[str, str]]]) -> None:
     assert len(LABELS) == 15
-    assert set(split_py.LABELS) == LABELS
+    assert set(PACKAGE_LABELS) == LABELS  # what the model trains on and split.py splits by
+    assert split_py.LABELS == PACKAGE_LABELS
     for name in FILES:
         assert {row["intent"] for row in data[name]} == LABELS, name
 
@@ -119,7 +119,7 @@ def test_split_proportions_are_70_15_15_per_label(data: dict[str, list[dict[str,
 
 @pytest.mark.parametrize("name", FILES)
 def test_no_duplicates_within_a_file(name: str, data: dict[str, list[dict[str, str]]]) -> None:
-    keys = Counter(_norm(row["text"]) for row in data[name])
+    keys = Counter(normalise(row["text"]) for row in data[name])
     duplicated = [key for key, count in keys.items() if count > 1]
     assert not duplicated, duplicated[:10]
 
@@ -128,14 +128,14 @@ def test_no_text_in_two_splits(data: dict[str, list[dict[str, str]]]) -> None:
     owner: dict[str, str] = {}
     for name in SPLITS:
         for row in data[name]:
-            key = _norm(row["text"])
+            key = normalise(row["text"])
             assert key not in owner, f"{row['text']!r} in both {owner[key]} and {name}"
             owner[key] = name
 
 
 def test_splits_partition_the_source(data: dict[str, list[dict[str, str]]]) -> None:
-    source = {(_norm(row["text"]), row["intent"]) for row in data["intents"]}
-    splits = {(_norm(row["text"]), row["intent"]) for name in SPLITS for row in data[name]}
+    source = {(normalise(row["text"]), row["intent"]) for row in data["intents"]}
+    splits = {(normalise(row["text"]), row["intent"]) for name in SPLITS for row in data[name]}
     assert splits == source
 
 
@@ -163,7 +163,7 @@ def test_near_duplicates_collapse_before_splitting() -> None:
     splits = split_py.split_examples(rows)
     texts = [row["text"] for name in SPLITS for row in splits[name]]
     assert len(texts) == 21
-    assert sum(_norm(text) == "whatsmybalance" for text in texts) == 1
+    assert sum(normalise(text) == "whatsmybalance" for text in texts) == 1
     assert "What's my balance?" in texts
 
 
@@ -179,3 +179,10 @@ def test_same_text_with_two_labels_is_an_error() -> None:
 def test_unknown_label_is_an_error() -> None:
     with pytest.raises(ValueError, match="unknown labels"):
         split_py.split_examples([{"text": "book a cab", "intent": "travel_booking"}])
+
+
+def test_the_duplicate_key_ignores_case_punctuation_and_spaces() -> None:
+    assert normalise("What's my  BALANCE?!") == normalise("whats my balance") == "whatsmybalance"
+    assert normalise("₹500 on Zomato") == "500onzomato"
+    assert normalise("Café") != normalise("Cafe")  # accents are letters, kept
+    assert normalise("?!  ...") == ""

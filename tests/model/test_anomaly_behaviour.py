@@ -20,7 +20,7 @@ from nivesh_ml.features.definitions import CHANNELS, SPEND_CATEGORIES, get_view
 from nivesh_ml.models.anomaly.config import quick_config
 from nivesh_ml.models.anomaly.model import AnomalyDetector
 from nivesh_ml.models.anomaly.train import fit_detector, split_features
-from nivesh_ml.models.spending.panel import backfilled_sources
+from nivesh_ml.models.transactions import backfilled_sources
 
 WHEN = pd.Timestamp("2026-11-02")
 

@@ -19,7 +19,8 @@ from nivesh_ml.features.definitions import get_view
 from nivesh_ml.models.spending.config import quick_config
 from nivesh_ml.models.spending.fitting import fit_params
 from nivesh_ml.models.spending.model import SpendingForecaster
-from nivesh_ml.models.spending.panel import FeatureStoreLevels, backfilled_sources, build_panel, spend_frame
+from nivesh_ml.models.spending.panel import FeatureStoreLevels, build_panel, spend_frame
+from nivesh_ml.models.transactions import backfilled_sources
 
 CATEGORIES = quick_config().categories
 

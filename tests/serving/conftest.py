@@ -47,6 +47,7 @@ def isolated_settings(home: Path, **overrides: Any) -> Settings:
         for name, value in OFFLINE_ENV.items():
             patch.setenv(name, value)
         values: dict[str, Any] = {"home": home, "api_keys": [STATIC_KEY], "rate_limit": "10000/minute"}
+        values["trust_model_pickles"] = True  # the tiny models are pickled by value
         values.update(overrides)
         return load_settings(_env_file=None, **values)
 

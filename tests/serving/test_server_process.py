@@ -55,7 +55,7 @@ def server(served_settings: Settings, tmp_path: Path) -> Iterator[tuple[str, Pat
     env.update({
         "NIVESH_HOME": str(served_settings.home), "NIVESH_HOST": "127.0.0.1", "NIVESH_PORT": str(port),
         "NIVESH_API_KEYS": json.dumps([STATIC_KEY]), "NIVESH_RATE_LIMIT": "10000/minute",
-        "NIVESH_LOG_LEVEL": "DEBUG", "NIVESH_LOG_FORMAT": "json",
+        "NIVESH_LOG_LEVEL": "DEBUG", "NIVESH_LOG_FORMAT": "json", "NIVESH_TRUST_MODEL_PICKLES": "true",
     })  # fmt: skip
     with log_path.open("wb") as out:
         process = subprocess.Popen(

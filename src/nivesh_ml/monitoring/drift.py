@@ -7,44 +7,47 @@
 
 Evidently picks the method per column by type and size (K-S / chi-square on small data,
 Wasserstein / Jensen-Shannon distances on large). Both sides are sampled to at most
-``max_rows`` (seeded), so a check over a million logged predictions costs what one over 20,000
-does. Results: a JSON summary and an HTML report under ``<home>/reports/drift/<model>/``, an
-MLflow run in ``nivesh/<model>`` (``drift-check``), and the latest summary per model, which
-:class:`DriftCollector` exports as Prometheus gauges.
+``max_rows`` (seeded). The current side is sampled in the database: only the ids of the
+window's predictions are read, and the features of the sampled ids alone are fetched and
+decoded, so a check over a million logged predictions costs about what one over 20,000 does
+(docs/BENCHMARKS.md, drift check). Results: a JSON summary and an HTML report under
+``<home>/reports/drift/<model>/``, an MLflow run in ``nivesh/<model>`` (``drift-check``), and the
+latest summary per model, which :class:`DriftCollector` exports as Prometheus gauges.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import mlflow
+import numpy as np
 import pandas as pd
 from evidently import Report
+from evidently.core.report import Snapshot
 from evidently.presets import DataDriftPreset
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from nivesh_ml.config import Settings
 from nivesh_ml.db import ModelPrediction, ModelRegistry, session_scope
 from nivesh_ml.db.app import app_engine
 from nivesh_ml.errors import DataError
 from nivesh_ml.log import get_logger
+from nivesh_ml.monitoring.drift_metrics import DriftCollector
 from nivesh_ml.tracking.loading import resolve_alias
 from nivesh_ml.tracking.runs import REFERENCE_DIR
 from nivesh_ml.tracking.store import client, ensure_experiment, registered_name
 
-__all__ = ["DriftCollector", "DriftResult", "check_drift", "current_features", "parse_window"]
+__all__ = ["DriftCollector", "DriftResult", "check_drift", "compare", "current_features", "parse_window"]
 
 log = get_logger(__name__)
 
 MAX_ROWS = 20_000
 MIN_CURRENT_ROWS = 30
+_FETCH = 500  # ids per IN (...) query: far below SQLite's and PostgreSQL's bind limits
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ class DriftResult:
     checked_at: str
     window: str
     reference_rows: int
-    current_rows: int
+    current_rows: int  # predictions logged in the window (the check reads a sample of max_rows)
     drift_share: float
     dataset_drift: bool
     columns: dict[str, dict[str, Any]]
@@ -83,19 +86,51 @@ def reference_features(settings: Settings, model: str, alias: str = "champion") 
 
 
 def current_features(
-    settings: Settings, model: str, since: datetime, version: str | None = None
-) -> pd.DataFrame:
-    """The features of the predictions ``model`` made since ``since`` (one row per prediction)."""
-    query = (
-        select(ModelPrediction.input_data)
-        .join(ModelRegistry, ModelPrediction.model_id == ModelRegistry.id)
-        .where(ModelRegistry.model_name == registered_name(model), ModelPrediction.created_at >= since)
-    )
-    if version is not None:
-        query = query.where(ModelRegistry.version == version)
+    settings: Settings,
+    model: str,
+    since: datetime,
+    version: str | None = None,
+    *,
+    max_rows: int | None = None,
+) -> tuple[pd.DataFrame, int]:
+    """The features of the predictions ``model`` made since ``since`` (one row per prediction) and
+    how many predictions there were; with ``max_rows``, of a seeded sample of at most that many."""
+
+    def in_window(query: Select[Any]) -> Select[Any]:
+        query = query.join(ModelRegistry, ModelPrediction.model_id == ModelRegistry.id).where(
+            ModelRegistry.model_name == registered_name(model), ModelPrediction.created_at >= since
+        )
+        return query if version is None else query.where(ModelRegistry.version == version)
+
     with session_scope(app_engine(settings)) as session:
-        rows = [data.get("features") for data in session.scalars(query) if isinstance(data, dict)]
-    return pd.DataFrame([row for row in rows if isinstance(row, dict)])
+        # ids only: cheap to read, and the JSON of the rows not sampled is never decoded
+        order = (ModelPrediction.created_at, ModelPrediction.id)
+        ids = list(session.scalars(in_window(select(ModelPrediction.id)).order_by(*order)))
+        if max_rows is None or len(ids) <= max_rows:
+            data = list(session.scalars(in_window(select(ModelPrediction.input_data))))
+        else:
+            picked = np.sort(np.random.default_rng(0).choice(len(ids), size=max_rows, replace=False))
+            data = []
+            for start in range(0, max_rows, _FETCH):
+                chunk = [ids[i] for i in picked[start : start + _FETCH]]
+                query = select(ModelPrediction.input_data).where(ModelPrediction.id.in_(chunk))
+                data += session.scalars(query)
+    rows = [_flat(item.get("features")) for item in data if isinstance(item, dict)]
+    return pd.DataFrame([row for row in rows if row]), len(ids)
+
+
+def _flat(features: Any) -> dict[str, Any] | None:
+    """A logged prediction's features as one row: the server logs the online features by view
+    (``{"user_financial_profile:v1": {...}}``), explicit request features come flat."""
+    if not isinstance(features, dict):
+        return None
+    flat: dict[str, Any] = {}
+    for key, value in features.items():
+        if isinstance(value, dict):
+            flat.update(value)
+        else:
+            flat[key] = value
+    return flat
 
 
 def check_drift(
@@ -109,17 +144,14 @@ def check_drift(
     """Compare the champion's reference with the last ``window`` of traffic; report and record it."""
     now = now or datetime.now(UTC)
     version, reference = reference_features(settings, model)
-    current = current_features(settings, model, now - window)
+    current, logged = current_features(settings, model, now - window, max_rows=max_rows)
     columns = [c for c in reference.columns if c in current.columns]
     if len(current) < MIN_CURRENT_ROWS or not columns:
         raise DataError(
             f"{registered_name(model)}: {len(current)} logged predictions with features in the last "
             f"{window}; need at least {MIN_CURRENT_ROWS} to check drift"
         )
-    snapshot = Report([DataDriftPreset()]).run(
-        current_data=_sample(current[columns], max_rows), reference_data=_sample(reference[columns], max_rows)
-    )
-    per_column, share = _parse(snapshot.dict())
+    snapshot, per_column, share = compare(reference[columns], current[columns], max_rows)
     folder = settings.home / "reports" / "drift" / model
     folder.mkdir(parents=True, exist_ok=True)
     stamp = now.strftime("%Y%m%dT%H%M%S")
@@ -131,7 +163,7 @@ def check_drift(
         checked_at=now.isoformat(timespec="seconds"),
         window=str(window),
         reference_rows=len(reference),
-        current_rows=len(current),
+        current_rows=logged,
         drift_share=share,
         dataset_drift=share >= settings.drift_share_threshold,
         columns=per_column,
@@ -145,6 +177,18 @@ def check_drift(
         "drift checked", extra={"model": model, "drift_share": share, "dataset_drift": result.dataset_drift}
     )
     return result
+
+
+def compare(
+    reference: pd.DataFrame, current: pd.DataFrame, max_rows: int = MAX_ROWS
+) -> tuple[Snapshot, dict[str, dict[str, Any]], float]:
+    """Evidently's data-drift report of ``current`` against ``reference`` (each sampled to
+    ``max_rows``), its per-column verdicts and the share of drifted columns."""
+    snapshot = Report([DataDriftPreset()]).run(
+        current_data=_sample(current, max_rows), reference_data=_sample(reference, max_rows)
+    )
+    per_column, share = _parse(snapshot.dict())
+    return snapshot, per_column, share
 
 
 def _sample(frame: pd.DataFrame, max_rows: int) -> pd.DataFrame:
@@ -177,27 +221,3 @@ def _log_run(settings: Settings, result: DriftResult, html: Path) -> None:
         mlflow.log_metrics({"drift_share": result.drift_share, "current_rows": result.current_rows})
         mlflow.log_dict(asdict(result), "drift/summary.json")
         mlflow.log_artifact(str(html), artifact_path="drift")
-
-
-class DriftCollector(Collector):
-    """Prometheus gauges from the latest drift summary of every model under ``<home>/reports/drift``."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.root = settings.home / "reports" / "drift"
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        share = GaugeMetricFamily(
-            "nivesh_drift_share", "Share of drifted features, latest check", labels=["model"]
-        )
-        feature = GaugeMetricFamily(
-            "nivesh_feature_drifted",
-            "1 if the feature drifted in the latest check",
-            labels=["model", "feature"],
-        )
-        for latest in sorted(self.root.glob("*/latest.json")) if self.root.exists() else []:
-            summary = json.loads(latest.read_text())
-            share.add_metric([summary["model"]], summary["drift_share"])
-            for name, column in summary["columns"].items():
-                feature.add_metric([summary["model"], name], 1.0 if column["drifted"] else 0.0)
-        yield share
-        yield feature

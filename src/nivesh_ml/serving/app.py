@@ -32,6 +32,7 @@ from nivesh_ml.monitoring.drift_metrics import DriftCollector
 from nivesh_ml.pii import install_log_redactor, redact
 from nivesh_ml.serving.config import ServingConfig
 from nivesh_ml.serving.errors import install_error_handlers
+from nivesh_ml.serving.guard import RequestGuard
 from nivesh_ml.serving.metrics import MetricsMiddleware, ServerMetrics
 from nivesh_ml.serving.routes import ROUTERS
 from nivesh_ml.serving.state import ServerState
@@ -61,6 +62,7 @@ def create_app(settings: Settings, *, config: ServingConfig | None = None) -> Fa
     )
     app.state.metrics = metrics
     install_error_handlers(app)
+    app.add_middleware(RequestGuard)  # innermost (added first): size cap and key before the body
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(config.cors_origins),

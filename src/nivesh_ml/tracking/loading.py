@@ -12,6 +12,7 @@ from mlflow.pyfunc import PyFuncModel
 from nivesh_ml.config import Settings
 from nivesh_ml.errors import ModelNotFoundError
 from nivesh_ml.tracking.store import client, registered_name
+from nivesh_ml.tracking.supply_chain import verified_model_path
 
 __all__ = ["LoadedModel", "clear_cache", "load_model", "resolve_alias"]
 
@@ -49,7 +50,11 @@ def load_model(settings: Settings, model: str, alias: str = "champion") -> Loade
     key = (settings.tracking_uri, name, version)
     with _lock:
         if key not in _cache:
-            _cache[key] = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+            # only from the configured registry's store, and only pickles of trusted types
+            path = verified_model_path(
+                settings, model, version, check_pickles=not settings.trust_model_pickles
+            )
+            _cache[key] = mlflow.pyfunc.load_model(path)
         return LoadedModel(name, version, alias, _cache[key])
 
 

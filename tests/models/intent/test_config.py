@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 
+from nivesh_ml.config import Settings
 from nivesh_ml.models.intent.config import (
     INTENTS,
     LABELS,
@@ -39,7 +40,9 @@ def test_recipes_and_params() -> None:
     json.dumps(config.params())
 
 
-def test_settings_can_point_at_another_checkpoint(tmp_path: Path) -> None:
-    assert config_for(SimpleNamespace(intent_base_model=str(tmp_path))).base_model == tmp_path
-    assert config_for(SimpleNamespace()).base_model == default_base_model()
-    assert config_for(SimpleNamespace(), epochs=2).epochs == 2
+def test_settings_can_point_at_another_checkpoint(
+    tmp_path: Path, make_settings: Callable[..., Settings]
+) -> None:
+    assert config_for(make_settings(intent_base_model=str(tmp_path))).base_model == tmp_path
+    assert config_for(make_settings()).base_model == default_base_model()
+    assert config_for(make_settings(), epochs=2).epochs == 2

@@ -6,13 +6,8 @@ import pytest
 
 from nivesh_ml.data.synthetic import GeneratorConfig, SyntheticData, generate
 from nivesh_ml.models.spending.config import SpendingConfig, quick_config
-from nivesh_ml.models.spending.panel import (
-    FeatureStoreLevels,
-    SpendPanel,
-    backfilled_sources,
-    build_panel,
-    spend_frame,
-)
+from nivesh_ml.models.spending.panel import FeatureStoreLevels, SpendPanel, build_panel, spend_frame
+from nivesh_ml.models.transactions import backfilled_sources
 
 
 @pytest.fixture(scope="session")

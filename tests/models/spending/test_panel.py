@@ -8,21 +8,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from nivesh_ml.data.public import load_birmingham
 from nivesh_ml.data.synthetic import SyntheticData
-from nivesh_ml.errors import DataError
 from nivesh_ml.models.spending.config import SpendingConfig
 from nivesh_ml.models.spending.panel import (
     FeatureStoreLevels,
     FrameLevels,
     SpendPanel,
-    backfilled_sources,
-    birmingham_transactions,
     build_panel,
     levels_from_features,
-    read_transactions,
-    sources_from_transactions,
     spend_frame,
 )
+from nivesh_ml.models.transactions import BIRMINGHAM_MONTHS, birmingham_transactions
 
 
 def test_panel_holds_every_debit_of_the_whole_months(small_data: SyntheticData, panel: SpendPanel) -> None:
@@ -68,63 +65,14 @@ def test_frame_levels_equal_the_feature_store_builder(
         np.testing.assert_allclose(frame_levels.levels(as_of), levels.levels(as_of), rtol=1e-9, atol=1e-6)
 
 
-def test_backfilled_users_are_known_from_their_first_transaction(small_data: SyntheticData) -> None:
-    sources = backfilled_sources(small_data.users, small_data.accounts, small_data.transactions)
-    first = small_data.transactions.groupby("user_id", observed=True)["timestamp"].min()
-    signup = sources.users.set_index("user_id")["signup_date"]
-    assert (signup.reindex(first.index) <= first).all()
-    assert (signup <= small_data.users.set_index("user_id")["signup_date"]).all()
-
-
 def test_levels_from_a_feature_row_default_to_zero() -> None:
     row = {"spend_groceries_30d": 300.0, "spend_groceries_365d": None, "spend_rent_90d": 27_000}
     cube = levels_from_features(row, ("groceries", "rent"), (30, 90, 365))
     assert cube.tolist() == [[[300.0, 0.0, 0.0], [0.0, 27_000.0, 0.0]]]
 
 
-def test_read_transactions_checks_the_file(tmp_path: Path, small_data: SyntheticData) -> None:
-    path = tmp_path / "tx.csv"
-    small_data.transactions.head(50).to_csv(path, index=False)
-    frame = read_transactions(path)
-    assert str(frame["timestamp"].dtype) == "datetime64[ns]"
-    (tmp_path / "tx.json").write_text("{}")
-    with pytest.raises(DataError, match=r"expected a \.csv or \.parquet"):
-        read_transactions(tmp_path / "tx.json")
-    with pytest.raises(DataError, match="no such file"):
-        read_transactions(tmp_path / "missing.csv")
-    small_data.transactions.head(5).drop(columns=["amount"]).to_csv(path, index=False)
-    with pytest.raises(DataError, match="missing columns amount"):
-        read_transactions(path)
-
-
-def test_sources_inferred_from_transactions(small_data: SyntheticData) -> None:
-    sources = sources_from_transactions(small_data.transactions.head(500))
-    assert set(sources.users["user_id"]) == set(small_data.transactions.head(500)["user_id"].astype(str))
-    assert set(sources.accounts.columns) >= {"account_id", "user_id", "opened_date"}
-
-
-def test_birmingham_rows_become_transactions() -> None:
-    raw = pd.DataFrame(
-        {
-            "trans_date": pd.to_datetime(["2017-01-02", "2017-01-03", "2017-01-04"]),
-            "amount_gbp": [12.5, -3.0, 0.0],
-            "merchant_name": ["TESCO", "TESCO", None],
-            "card_number": ["****1", "****1", "****2"],
-            "category": ["Food", None, "Fuel"],
-        }
-    )
-    tx = birmingham_transactions(raw)
-    assert tx["direction"].tolist() == ["debit", "credit"]
-    assert tx["amount"].tolist() == [12.5, 3.0]
-    assert tx["category"].tolist() == ["Food", "unknown"]
-    assert (tx["user_id"] == tx["account_id"]).all()
-
-
 @pytest.mark.shared_data
 def test_birmingham_panel_covers_the_twelve_statements(shared_data: Path) -> None:
-    from nivesh_ml.data.public import load_birmingham
-    from nivesh_ml.models.spending.panel import BIRMINGHAM_MONTHS
-
     tx = birmingham_transactions(load_birmingham(shared_data))
     spend = spend_frame(tx, sorted(tx["category"].unique()))
     panel = build_panel(spend, window=BIRMINGHAM_MONTHS)

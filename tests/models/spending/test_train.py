@@ -13,7 +13,8 @@ from nivesh_ml.config import OFFLINE_ENV, QualityBar, Settings, load_settings
 from nivesh_ml.data.synthetic import SyntheticData
 from nivesh_ml.errors import DataError, FeatureStoreError, NiveshError
 from nivesh_ml.models.common import TrainOptions, TrainReport, evaluator, trainer
-from nivesh_ml.models.spending.model import SpendingForecaster, unwrap
+from nivesh_ml.models.pyfunc import unwrap
+from nivesh_ml.models.spending.model import SpendingForecaster
 from nivesh_ml.tracking.loading import load_model
 
 # The default bar (wape <= 0.35) is below the noise floor of one user's monthly category spend;
@@ -50,8 +51,7 @@ def test_first_version_becomes_champion(trained: tuple[Settings, TrainReport]) -
 
 def test_the_champion_forecasts_from_features(trained: tuple[Settings, TrainReport]) -> None:
     settings, _ = trained
-    model = unwrap(load_model(settings, "spending", "champion"))
-    assert isinstance(model, SpendingForecaster)
+    model = unwrap(load_model(settings, "spending", "champion"), SpendingForecaster)
     features = {f"spend_groceries_{days}d": 4_000.0 * days / 30 for days in (30, 90, 365)}
     answer = model.forecast("U1", 2, features=features)
     assert [row["month"] for row in answer["total"]] == ["2026-11", "2026-12"]
@@ -65,8 +65,7 @@ def test_the_champion_forecasts_from_features(trained: tuple[Settings, TrainRepo
 
 def test_bad_requests_are_refused_in_one_line(trained: tuple[Settings, TrainReport]) -> None:
     settings, _ = trained
-    model = unwrap(load_model(settings, "spending", "champion"))
-    assert isinstance(model, SpendingForecaster)
+    model = unwrap(load_model(settings, "spending", "champion"), SpendingForecaster)
     with pytest.raises(DataError, match="horizon_months must be between 1 and 12"):
         model.forecast("U1", 0, features={})
     with pytest.raises(DataError, match="unknown category 'gold'"):
@@ -119,8 +118,7 @@ def test_unknown_dataset_is_refused(trained: tuple[Settings, TrainReport]) -> No
 
 def test_serve_answers_the_servers_request(trained: tuple[Settings, TrainReport]) -> None:
     settings, _ = trained
-    model = unwrap(load_model(settings, "spending", "champion"))
-    assert isinstance(model, SpendingForecaster)
+    model = unwrap(load_model(settings, "spending", "champion"), SpendingForecaster)
     features = {"spending_patterns:v1": {"spend_groceries_365d": 36_000.0, "spend_groceries_90d": 9_000.0}}
     answer = model.serve(
         {"user_id": "U1", "horizon_months": 1, "category": "groceries", "features": features}

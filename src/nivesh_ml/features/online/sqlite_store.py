@@ -119,7 +119,7 @@ class SQLiteStore(StoreBase):
         found: dict[str, tuple[bytes, int]] = {}
         for chunk in chunked(entity_ids, CHUNK):
             query = (
-                f"SELECT entity_id, payload, expires_at FROM online_features"
+                f"SELECT entity_id, payload, expires_at FROM online_features"  # nosec B608  # constant SQL, values bound
                 f" WHERE {_WHERE_VIEW} AND entity_id IN ({', '.join('?' * len(chunk))})"
             )
             for entity_id, payload, expires_at in connection.execute(
@@ -152,7 +152,7 @@ class SQLiteStore(StoreBase):
         with self._write() as connection:
             for chunk in chunked(entity_ids, CHUNK):
                 cursor = connection.execute(
-                    f"DELETE FROM online_features WHERE {_WHERE_VIEW}"
+                    f"DELETE FROM online_features WHERE {_WHERE_VIEW}"  # nosec B608  # constant SQL, values bound
                     f" AND entity_id IN ({', '.join('?' * len(chunk))})",
                     (view.name, view.version, *chunk),
                 )
@@ -162,7 +162,7 @@ class SQLiteStore(StoreBase):
     def _scan(self, view: ViewKey, now_us: int) -> Iterator[str]:
         # Keyset pages, so no read transaction stays open while the caller works.
         query = (
-            f"SELECT entity_id FROM online_features WHERE {_WHERE_VIEW} AND expires_at > ?"
+            f"SELECT entity_id FROM online_features WHERE {_WHERE_VIEW} AND expires_at > ?"  # nosec B608  # constant SQL
             " AND entity_id > ? ORDER BY entity_id LIMIT ?"
         )
         after = ""
@@ -180,7 +180,7 @@ class SQLiteStore(StoreBase):
         row = (
             self._connection()
             .execute(
-                f"SELECT event_time, expires_at FROM online_features WHERE {_WHERE_VIEW} AND entity_id = ?",
+                f"SELECT event_time, expires_at FROM online_features WHERE {_WHERE_VIEW} AND entity_id = ?",  # nosec B608  # constant
                 (view.name, view.version, entity_id),
             )
             .fetchone()

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
-from typing import Any
+from dataclasses import dataclass, replace
+
+from nivesh_ml.models.pyfunc import JsonConfig
 
 __all__ = ["AnomalyConfig", "birmingham_config", "nivesh_config", "quick_config"]
 
 
 @dataclass(frozen=True)
-class AnomalyConfig:
+class AnomalyConfig(JsonConfig):
     """How features are built, the forest is fitted and its alert threshold calibrated."""
 
     # Time split by whole months: history only, then train, calibrate the threshold, test.
@@ -31,20 +32,6 @@ class AnomalyConfig:
     reasons: int = 3
     n_jobs: int = 2
     seed: int = 42
-
-    def to_json(self) -> dict[str, Any]:
-        """The config as JSON-ready values (tuples become lists)."""
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, values: dict[str, Any]) -> AnomalyConfig:
-        """The config back from :meth:`to_json`, ignoring fields this version does not know."""
-        known: dict[str, Any] = {
-            name: tuple(values[name]) if isinstance(values[name], list) else values[name]
-            for name in cls.__dataclass_fields__
-            if name in values
-        }
-        return cls(**known)
 
 
 def nivesh_config(seed: int = 42) -> AnomalyConfig:

@@ -20,8 +20,8 @@ from nivesh_ml.models.anomaly.detector import detection_metrics
 from nivesh_ml.models.anomaly.features import FEATURES
 from nivesh_ml.models.anomaly.history import build_feature_set, month_index
 from nivesh_ml.models.anomaly.model import REQUIRED, AnomalyDetector
-from nivesh_ml.models.spending.model import unwrap
-from nivesh_ml.models.spending.panel import read_transactions, sources_from_transactions
+from nivesh_ml.models.pyfunc import unwrap
+from nivesh_ml.models.transactions import read_transactions, sources_from_transactions
 from nivesh_ml.tracking.loading import load_model
 
 __all__ = ["evaluate"]
@@ -30,10 +30,7 @@ __all__ = ["evaluate"]
 def evaluate(settings: Settings, data: Path, alias: str = "champion") -> dict[str, Any]:
     """FPR, recall (overall and per type), precision, ROC-AUC and PR-AUC of ``alias`` on ``data``."""
     loaded = load_model(settings, "anomaly", alias)
-    model = unwrap(loaded)
-    if not isinstance(model, AnomalyDetector):
-        raise ModelNotFoundError(f"{loaded.name} v{loaded.version} is not an anomaly detector")
-    detector = model.detector
+    detector = unwrap(loaded, AnomalyDetector).detector
     if detector.features != FEATURES:
         raise ModelNotFoundError(f"{loaded.name} v{loaded.version} was built with other features; retrain it")
     transactions = read_transactions(Path(data), (*REQUIRED, "direction", "is_anomaly"))

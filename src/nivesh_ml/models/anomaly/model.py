@@ -27,14 +27,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from mlflow.pyfunc.model import PythonModel, PythonModelContext
+from mlflow.pyfunc.model import PythonModelContext
 
 from nivesh_ml.errors import DataError, FeatureStoreError
-from nivesh_ml.features.online import OnlineStore, ViewKey
+from nivesh_ml.features.online import ViewKey
 from nivesh_ml.models.anomaly.context import Debits, context_features
 from nivesh_ml.models.anomaly.detector import Detector
 from nivesh_ml.models.anomaly.features import StatsTable, Transactions, feature_matrix
 from nivesh_ml.models.anomaly.reasons import Details, explain, group_pushes
+from nivesh_ml.models.pyfunc import ArtefactModel
 
 __all__ = ["ARTIFACT", "REQUIRED", "AnomalyDetector", "ist"]
 
@@ -45,31 +46,20 @@ _LONG_AGO = np.array([0], dtype=np.int64)
 _IST = "Asia/Kolkata"  # serving: any merchant in the context counts as seen
 
 
-class AnomalyDetector(PythonModel):
+class AnomalyDetector(ArtefactModel[Detector]):
     """Isolation-forest anomaly scores with reasons (see the module docstring)."""
 
-    def __init__(self, detector: Detector | None = None) -> None:
-        self._detector = detector
-        self._store: OnlineStore | None = None
+    artifact = ARTIFACT
+    payload_name = "detector"
 
-    def load_context(self, context: PythonModelContext) -> None:
-        """Load the detector folder logged with the model."""
-        self._detector = Detector.load(Path(context.artifacts[ARTIFACT]))
+    def load_payload(self, path: Path) -> Detector:
+        """Read the detector folder logged with the model."""
+        return Detector.load(path)
 
     @property
     def detector(self) -> Detector:
         """The loaded detector."""
-        if self._detector is None:
-            raise DataError("the anomaly model has no detector loaded")
-        return self._detector
-
-    def bind_store(self, store: OnlineStore | None) -> None:
-        """Read users' transaction_stats from ``store`` when a call does not pass them."""
-        self._store = store
-
-    def __getstate__(self) -> dict[str, Any]:
-        # MLflow pickles the instance: the detector travels as the artefact, the store never does.
-        return {"_detector": None, "_store": None}
+        return self.payload
 
     def score(
         self,

@@ -33,13 +33,15 @@ from nivesh_ml.models.anomaly.history import FeatureSet, build_feature_set, debi
 from nivesh_ml.models.anomaly.model import ARTIFACT, AnomalyDetector
 from nivesh_ml.models.anomaly.report import flagged_table, markdown_table, reason_examples
 from nivesh_ml.models.common import TrainOptions, TrainReport
-from nivesh_ml.models.spending.model import unwrap
-from nivesh_ml.models.spending.panel import (
+from nivesh_ml.models.pyfunc import unwrap
+from nivesh_ml.models.transactions import (
+    BIRMINGHAM_MONTHS,
     backfilled_sources,
+    birmingham_folder,
     birmingham_transactions,
+    nivesh_data,
     sources_from_transactions,
 )
-from nivesh_ml.models.spending.train import birmingham_folder, nivesh_data
 from nivesh_ml.tracking.loading import load_model
 from nivesh_ml.tracking.registry import apply_gate
 from nivesh_ml.tracking.runs import TrainingRun, pip_requirements, start_training_run
@@ -210,10 +212,10 @@ def _register(run: TrainingRun, detector: Detector, test: FeatureSet, metrics: d
 def _champion_metrics(settings: Settings, test: FeatureSet) -> dict[str, float] | None:
     """The champion's test metrics on the same test debits (its own forest and threshold)."""
     try:
-        champion = unwrap(load_model(settings, MODEL, "champion"))
-    except ModelNotFoundError:
+        champion = unwrap(load_model(settings, MODEL, "champion"), AnomalyDetector)
+    except ModelNotFoundError:  # none, or another kind of model under the name
         return None
-    if not isinstance(champion, AnomalyDetector) or champion.detector.features != FEATURES:
+    if champion.detector.features != FEATURES:
         return None  # another feature set: not comparable on these rows
     return _test_metrics(champion.detector, test)
 
@@ -224,8 +226,7 @@ def _train_birmingham(settings: Settings, options: TrainOptions) -> TrainReport:
     transactions = birmingham_transactions(load_birmingham(folder.parent))
     config = birmingham_config(options.seed)
     sources = sources_from_transactions(transactions)
-    start = pd.Timestamp("2016-12-01")
-    first = start + pd.DateOffset(months=config.warmup_months)
+    first = BIRMINGHAM_MONTHS[0] + pd.DateOffset(months=config.warmup_months)
     debits = debits_of(transactions)
     scored_debits = debits[debits["timestamp"] >= first]
     priors = fit_priors(scored_debits, int(transactions["user_id"].nunique()))

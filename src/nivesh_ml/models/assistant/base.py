@@ -80,8 +80,8 @@ def ensure_base(models_dir: Path, base_model: str | None = None) -> BaseModelRef
 
 def _convert_gguf(gguf: Path, target: Path, digest: str) -> None:
     """Dequantise the GGUF into a safetensors checkpoint (about 16 s, once per file)."""
-    model: Any = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model: Any = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)  # nosec B615  # local file
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)  # nosec B615  # local file, hub offline
     # The weights are plain fp32 once dequantised; the GGUF quantizer's marks only stop save_pretrained.
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
@@ -97,7 +97,7 @@ def _convert_gguf(gguf: Path, target: Path, digest: str) -> None:
 
 def load_base(path: str, device: str, dtype: torch.dtype = torch.float32) -> tuple[Any, Any]:
     """The checkpoint at ``path`` on ``device``, and its tokenizer."""
-    model: Any = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+    model: Any = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)  # nosec B615  # local folder, hub offline
     model = model.to(device)
-    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer = AutoTokenizer.from_pretrained(path)  # nosec B615  # local folder, hub offline
     return model, tokenizer

@@ -149,7 +149,7 @@ def dedupe(examples: Iterable[Example]) -> list[Example]:
 def split_examples(examples: Iterable[Example], seed: int = 42) -> dict[str, list[Example]]:
     """De-duplicate, then split each stratum (tool, context or not) 70/15/15 with a seeded shuffle."""
     unique = sorted(dedupe(examples), key=_key)
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # nosec B311  # seeded split, not security
     out: dict[str, list[Example]] = {name: [] for name in SPLITS}
     for stratum in sorted({example.stratum for example in unique}):
         members = [example for example in unique if example.stratum == stratum]

@@ -295,7 +295,7 @@ def train_lora(
     optimiser = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, _lr_factor(config))
     stats = TrainStats(0, 0.0, sum(p.numel() for p in params))
-    batches = _shuffled(encoded, config.batch_size, random.Random(seed))
+    batches = _shuffled(encoded, config.batch_size, random.Random(seed))  # nosec B311  # seeded shuffle
     started = time.perf_counter()
     for step in range(1, config.steps + 1):
         model.train()

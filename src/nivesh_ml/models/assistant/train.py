@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,10 @@ from mlflow.models import infer_signature
 
 from nivesh_ml.config import Settings
 from nivesh_ml.data.public._frames import assert_not_test
-from nivesh_ml.errors import DataError, ModelNotFoundError
+from nivesh_ml.errors import ConfigError, DataError, ModelNotFoundError
 from nivesh_ml.log import get_logger
 from nivesh_ml.models.assistant.base import BaseModelRef, ensure_base
-from nivesh_ml.models.assistant.config import DATA_DIR, MODEL_KEY, AssistantConfig
+from nivesh_ml.models.assistant.config import DATA_DIR, MODEL_KEY, AssistantConfig, VertexConfig
 from nivesh_ml.models.assistant.data import SPLITS, ChatRecord, read_chat, spread
 from nivesh_ml.models.assistant.evaluate import engine_metrics, flat
 from nivesh_ml.models.assistant.exports import write_exports
@@ -42,14 +43,14 @@ from nivesh_ml.progress import item_progress
 from nivesh_ml.tracking.registry import apply_gate
 from nivesh_ml.tracking.runs import RegisteredVersion, TrainingRun, pip_requirements, start_training_run
 
-__all__ = ["load_splits", "train"]
+__all__ = ["config_for", "load_splits", "train"]
 
 log = get_logger(__name__)
 
 
 def train(settings: Settings, options: TrainOptions, *, config: AssistantConfig | None = None) -> TrainReport:
     """Fine-tune, score before and after, register and gate the assistant."""
-    config = config or (AssistantConfig.quick() if options.quick else AssistantConfig())
+    config = config or config_for(settings, options)
     if config.backend == "vertex":
         from nivesh_ml.models.assistant.vertex import train_vertex
 
@@ -79,6 +80,26 @@ def train(settings: Settings, options: TrainOptions, *, config: AssistantConfig 
     decision = apply_gate(settings, MODEL_KEY, version.version, metrics, hashes["evaluation"], champion)
     return TrainReport(
         MODEL_KEY, run.run_id, metrics, version.version, decision.outcome, decision.reason, extra
+    )
+
+
+def config_for(settings: Settings, options: TrainOptions) -> AssistantConfig:
+    """The recipe ``options`` asks for (quick, fast or full), with the base model and Vertex settings."""
+    if options.backend not in ("local", "vertex"):
+        raise ConfigError(f"unknown assistant backend {options.backend!r}; choose local or vertex")
+    full = AssistantConfig.fast() if options.fast else AssistantConfig()
+    recipe = AssistantConfig.quick() if options.quick else full
+    vertex = VertexConfig(
+        project=settings.vertex_project or None,
+        location=settings.vertex_location,
+        bucket=settings.vertex_bucket or None,
+        base_model=settings.vertex_base_model,
+    )
+    return replace(
+        recipe,
+        backend="vertex" if options.backend == "vertex" else "local",
+        base_model=settings.assistant_base_model or None,
+        vertex=vertex,
     )
 
 

@@ -65,8 +65,8 @@ def _final(
     the k fold boosters trained the same way (each row scored by a booster that never saw it).
     """
     if splits.regime == "holdout":
-        assert tuned.booster is not None
-        assert splits.calib is not None
+        assert tuned.booster is not None  # nosec B101  # narrows for mypy
+        assert splits.calib is not None  # nosec B101  # narrows for mypy
         booster = tuned.booster[: tuned.rounds]
         return booster, np.asarray(booster.inplace_predict(splits.calib.x), dtype=np.float64), splits.calib.y
     everything = matrix(splits.fit.x, splits.fit.y, data.schema, config)

@@ -210,7 +210,7 @@ class CreditRiskModel(PythonModel):
             raise SchemaError("give either features or a user_id, not both or neither")
         if user_id is not None:
             features = self.user_features(user_id, store)
-        assert features is not None
+        assert features is not None  # nosec B101  # narrows for mypy; checked above
         return self.score_one(features, with_reasons=with_reasons)
 
     def serve(self, request: Mapping[str, Any]) -> dict[str, Any]:

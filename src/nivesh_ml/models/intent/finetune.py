@@ -105,8 +105,8 @@ def load_base(config: IntentConfig, labels: Sequence[str]) -> tuple[PreTrainedMo
     if not (folder / "config.json").is_file():
         raise ConfigError(f"{folder}: not a Hugging Face checkpoint folder (no config.json); fix base_model")
     with quiet_transformers():
-        tokenizer = AutoTokenizer.from_pretrained(str(folder))
-        model = AutoModelForSequenceClassification.from_pretrained(
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))  # nosec B615  # local folder, hub offline
+        model = AutoModelForSequenceClassification.from_pretrained(  # nosec B615  # local folder, hub offline
             str(folder),
             num_labels=len(labels),
             id2label=dict(enumerate(labels)),
@@ -160,7 +160,7 @@ def _run_epochs(
         optimizer, int(config.warmup_ratio * total), total
     )
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
-    rng, best_accuracy, best_state = random.Random(seed), -1.0, None
+    rng, best_accuracy, best_state = random.Random(seed), -1.0, None  # nosec B311  # seeded shuffle
     lengths = [
         len(ids) for ids in result.tokenizer(texts, truncation=True, max_length=config.max_len)["input_ids"]
     ]

@@ -133,7 +133,7 @@ def load_corpus(data_dir: Path, config: NerConfig, seed: int) -> Corpus:
     train, dev, test = (read_examples(data_dir / SPLIT_FILES[split]) for split in ("train", "dev", "test"))
     _check_disjoint(train, test)
     if config.max_train_sentences is not None and len(train) > config.max_train_sentences:
-        train = random.Random(seed).sample(train, config.max_train_sentences)
+        train = random.Random(seed).sample(train, config.max_train_sentences)  # nosec B311  # seeded sample
     handwritten = _handwritten_texts(data_dir)
     if not handwritten:  # no way to tell the voices apart: every sentence every epoch
         return Corpus(train, [], dev, test, data_dir, len(train))
@@ -189,7 +189,7 @@ def _invented_word(rng: random.Random) -> str:
 
 def with_invented_merchants(examples: Sequence[NerExample], count: int, seed: int) -> list[NerExample]:
     """``count`` examples (drawn from those with a MERCHANT) with every merchant renamed."""
-    rng = random.Random(seed + 1)
+    rng = random.Random(seed + 1)  # nosec B311  # seeded data augmentation, not security
     candidates = [example for example in examples if any(s[2] == "MERCHANT" for s in example.entities)]
     chosen = rng.sample(candidates, min(count, len(candidates)))
     return [_rename_merchants(example, rng) for example in chosen]

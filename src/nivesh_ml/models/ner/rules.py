@@ -139,7 +139,7 @@ def load_patterns(nlp: Language, *, dates: bool = True) -> None:
     """Fill the pipeline's ruler with :func:`patterns` (after ``nlp.initialize()``, which empties it)."""
     if RULER in nlp.pipe_names:
         ruler = nlp.get_pipe(RULER)
-        assert isinstance(ruler, EntityRuler)
+        assert isinstance(ruler, EntityRuler)  # nosec B101  # narrows for mypy
         ruler.clear()
         ruler.add_patterns(patterns(dates=dates))
 
@@ -163,7 +163,7 @@ def placement_variants(nlp: Language, *, dates: bool = True) -> Iterator[tuple[s
         ):
             config = {"overwrite_ents": overwrite}
             probe = nlp.add_pipe("entity_ruler", name=_PROBE, config=config, before=before, after=after)
-            assert isinstance(probe, EntityRuler)
+            assert isinstance(probe, EntityRuler)  # nosec B101  # narrows for mypy
             probe.add_patterns(patterns(dates=dates))
             try:
                 yield name, nlp

@@ -152,7 +152,7 @@ def fit(corpus: Corpus, config: NerConfig, seed: int, run: TrainingRun | None = 
     load_patterns(nlp, dates=config.ruler_dates)  # after initialize(), which empties the ruler
     annotates = [RULER] if config.ruler == "before" else []
     drawn = round(len(templated) * config.template_share)
-    rng, best, best_epoch, best_dev, epoch = random.Random(seed), b"", -1, {"f1": -1.0}, 0
+    rng, best, best_epoch, best_dev, epoch = random.Random(seed), b"", -1, {"f1": -1.0}, 0  # nosec B311  # seeded
     top = -1.0  # the best dev F1 so far; the kept epoch is the last within tolerance of it
     with item_progress("ner: training epochs", config.max_epochs) as advance:
         for epoch in range(config.max_epochs):

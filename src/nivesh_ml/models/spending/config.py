@@ -8,10 +8,11 @@ naive baseline in place of the seasonal one).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import Literal
 
 from nivesh_ml.features.definitions import SPEND_CATEGORIES
+from nivesh_ml.models.pyfunc import JsonConfig
 
 __all__ = [
     "SCHEDULED_CATEGORIES",
@@ -27,7 +28,7 @@ SCHEDULED_CATEGORIES: tuple[str, ...] = ("rent", "emi", "utilities", "subscripti
 
 
 @dataclass(frozen=True)
-class SpendingConfig:
+class SpendingConfig(JsonConfig):
     """How the spending forecast is fitted and backtested (see docs/TRAINING_GUIDE.md)."""
 
     categories: tuple[str, ...] = SPEND_CATEGORIES
@@ -64,20 +65,6 @@ class SpendingConfig:
     ets_entities: int = 2_000  # AutoETS on a fixed random sample of users (it costs ~20 ms a series)
     n_jobs: int = 2
     seed: int = 42
-
-    def to_json(self) -> dict[str, Any]:
-        """The config as JSON-ready values (tuples become lists)."""
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, values: dict[str, Any]) -> SpendingConfig:
-        """The config back from :meth:`to_json`, ignoring fields this version does not know."""
-        known: dict[str, Any] = {
-            name: tuple(values[name]) if isinstance(values[name], list) else values[name]
-            for name in cls.__dataclass_fields__
-            if name in values
-        }
-        return cls(**known)
 
 
 def nivesh_config(seed: int = 42) -> SpendingConfig:

@@ -13,16 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from nivesh_ml.config import Settings
-from nivesh_ml.errors import ModelNotFoundError
+from nivesh_ml.models.pyfunc import unwrap
 from nivesh_ml.models.spending.backtest import run_backtest
-from nivesh_ml.models.spending.model import SpendingForecaster, unwrap
-from nivesh_ml.models.spending.panel import (
-    FeatureStoreLevels,
-    build_panel,
-    read_transactions,
-    sources_from_transactions,
-    spend_frame,
-)
+from nivesh_ml.models.spending.model import SpendingForecaster
+from nivesh_ml.models.spending.panel import FeatureStoreLevels, build_panel, spend_frame
+from nivesh_ml.models.transactions import read_transactions, sources_from_transactions
 from nivesh_ml.tracking.loading import load_model
 
 __all__ = ["evaluate"]
@@ -31,10 +26,7 @@ __all__ = ["evaluate"]
 def evaluate(settings: Settings, data: Path, alias: str = "champion") -> dict[str, Any]:
     """Backtest metrics (``mape``, ``smape``, ``wape``, coverage, baselines) of ``alias`` on ``data``."""
     loaded = load_model(settings, "spending", alias)
-    forecaster = unwrap(loaded)
-    if not isinstance(forecaster, SpendingForecaster):
-        raise ModelNotFoundError(f"{loaded.name} v{loaded.version} is not a spending forecaster")
-    config = forecaster.params.config
+    config = unwrap(loaded, SpendingForecaster).params.config
     transactions = read_transactions(Path(data))
     panel = build_panel(spend_frame(transactions, config.categories), config.categories)
     levels = FeatureStoreLevels(sources_from_transactions(transactions), panel, config.windows_days)

@@ -18,19 +18,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from mlflow.pyfunc.model import PythonModel, PythonModelContext
+from mlflow.pyfunc.model import PythonModelContext
 
 from nivesh_ml.errors import DataError, FeatureStoreError
-from nivesh_ml.features.online import OnlineStore, ViewKey
+from nivesh_ml.features.online import ViewKey
+from nivesh_ml.models.pyfunc import ArtefactModel
 from nivesh_ml.models.spending.forecast import Forecast, SpendingParams, forecast_cube
 from nivesh_ml.models.spending.panel import levels_from_features
-from nivesh_ml.tracking.loading import LoadedModel
 
-__all__ = ["ARTIFACT", "OUTPUT_COLUMNS", "SpendingForecaster", "unwrap"]
+__all__ = ["ARTIFACT", "OUTPUT_COLUMNS", "SpendingForecaster"]
 
 ARTIFACT = "params"  # the artefact name of the parameters file
 OUTPUT_COLUMNS = ("user_id", "month", "category", "amount", "lower", "upper")
@@ -38,31 +38,20 @@ _VIEW = ViewKey("spending_patterns", 1)
 _DEFAULT_HORIZON = 3
 
 
-class SpendingForecaster(PythonModel):
+class SpendingForecaster(ArtefactModel[SpendingParams]):
     """Per-user, per-category monthly spend forecasts with 80% bands (see the module docstring)."""
 
-    def __init__(self, params: SpendingParams | None = None) -> None:
-        self._params = params
-        self._store: OnlineStore | None = None
+    artifact = ARTIFACT
+    payload_name = "parameters"
 
-    def load_context(self, context: PythonModelContext) -> None:
-        """Load the parameters file logged with the model."""
-        self._params = SpendingParams.load(Path(context.artifacts[ARTIFACT]))
+    def load_payload(self, path: Path) -> SpendingParams:
+        """Read the parameters file logged with the model."""
+        return SpendingParams.load(path)
 
     @property
     def params(self) -> SpendingParams:
         """The loaded parameters."""
-        if self._params is None:
-            raise DataError("the spending model has no parameters loaded")
-        return self._params
-
-    def bind_store(self, store: OnlineStore | None) -> None:
-        """Read users' features from ``store`` when a call does not pass them."""
-        self._store = store
-
-    def __getstate__(self) -> dict[str, Any]:
-        # MLflow pickles the instance: parameters travel as the artefact, the store never does.
-        return {"_params": None, "_store": None}
+        return self.payload
 
     def forecast(
         self,
@@ -159,12 +148,6 @@ class SpendingForecaster(PythonModel):
                 "run `nivesh-ml features build` and `nivesh-ml features materialize`"
             )
         return row
-
-
-def unwrap(loaded: LoadedModel) -> object:
-    """The Python object inside a loaded pyfunc (our class, for the fast path and its parameters)."""
-    pyfunc: Any = loaded.pyfunc  # unwrap_python_model is untyped in MLflow
-    return cast(object, pyfunc.unwrap_python_model())
 
 
 def _missing(value: Any) -> bool:

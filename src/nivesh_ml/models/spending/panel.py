@@ -11,16 +11,14 @@ before an instant: for Nivesh users, the ``spend_<cat>_<days>d`` features of the
 the online store); for other data (Birmingham), the same sums over the spend frame
 (:class:`FrameLevels`).
 
-The synthetic users' transaction history reaches back before their sign-up date (the account
-aggregator pulls it in at sign-up), so :func:`backfilled_sources` counts each user from their
-first transaction: otherwise a point-in-time build would drop half the users of the first year.
+Reading transactions and building the feature builder's sources from them lives in
+:mod:`nivesh_ml.models.transactions` (shared with the anomaly detector).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -29,31 +27,19 @@ import pandas as pd
 from nivesh_ml.errors import DataError
 from nivesh_ml.features.builders import SourceFrames, build_views
 from nivesh_ml.features.definitions import SPEND_CATEGORIES, get_view
+from nivesh_ml.models.transactions import TRANSACTION_COLUMNS
 
 __all__ = [
     "FeatureStoreLevels",
     "FrameLevels",
     "LevelSource",
     "SpendPanel",
-    "backfilled_sources",
-    "birmingham_transactions",
     "build_panel",
     "levels_from_features",
-    "read_transactions",
-    "sources_from_transactions",
     "spend_frame",
 ]
 
 _DAY = pd.Timedelta(days=1)
-# Birmingham's twelve monthly statements; a few rows dated just outside belong to neighbours.
-BIRMINGHAM_MONTHS = (pd.Timestamp("2016-12-01"), pd.Timestamp("2017-12-01"))
-_TRANSACTION_COLUMNS = ("user_id", "timestamp", "amount", "direction", "category")
-_BUILDER_DEFAULTS: dict[str, object] = {
-    "merchant": "",
-    "channel": "",
-    "description": "",
-    "balance_after": np.nan,
-}
 
 
 @dataclass(frozen=True)
@@ -91,9 +77,9 @@ class SpendPanel:
 
 def spend_frame(transactions: pd.DataFrame, categories: Sequence[str] = SPEND_CATEGORIES) -> pd.DataFrame:
     """The spend of a transactions frame (the synthetic columns): debits in ``categories``."""
-    missing = [name for name in _TRANSACTION_COLUMNS if name not in transactions.columns]
+    missing = [name for name in TRANSACTION_COLUMNS if name not in transactions.columns]
     if missing:
-        raise DataError(f"transactions need columns {', '.join(_TRANSACTION_COLUMNS)}; missing {missing}")
+        raise DataError(f"transactions need columns {', '.join(TRANSACTION_COLUMNS)}; missing {missing}")
     category = transactions["category"].astype(object)
     keep = (transactions["direction"].astype(object) == "debit") & category.isin(list(categories))
     rows = transactions[keep.to_numpy()]
@@ -228,95 +214,3 @@ def levels_from_features(
             if isinstance(value, int | float) and np.isfinite(value):
                 out[0, i, k] = float(value)
     return out
-
-
-# --- sources ----------------------------------------------------------------------------------
-
-
-def backfilled_sources(
-    users: pd.DataFrame, accounts: pd.DataFrame, transactions: pd.DataFrame
-) -> SourceFrames:
-    """Sources in which each user is known from their first transaction (see the module docstring)."""
-    first = transactions.groupby("user_id", observed=True, sort=False)["timestamp"].min()
-    first_day = first.reindex(users["user_id"]).dt.floor("D").to_numpy()
-    signup = users["signup_date"].to_numpy(dtype="datetime64[ns]")
-    known = ~pd.isna(first_day)
-    backfilled = users.copy()
-    backfilled["signup_date"] = np.where(known, np.minimum(signup, first_day), signup)
-    return SourceFrames(users=backfilled, accounts=accounts, transactions=transactions)
-
-
-def sources_from_transactions(transactions: pd.DataFrame) -> SourceFrames:
-    """Users and accounts inferred from a transactions-only file (each known from its first row)."""
-    stamps = pd.to_datetime(transactions["timestamp"])
-    frame = transactions.assign(timestamp=stamps)
-    first_user = frame.groupby("user_id", sort=True)["timestamp"].min().dt.floor("D")
-    users = pd.DataFrame({"user_id": first_user.index.astype(str), "signup_date": first_user.to_numpy()})
-    by_account = frame.groupby("account_id", sort=True).agg(
-        user_id=("user_id", "first"), opened_date=("timestamp", "min")
-    )
-    accounts = pd.DataFrame(
-        {
-            "account_id": by_account.index.astype(str),
-            "user_id": by_account["user_id"].astype(str).to_numpy(),
-            "opened_date": by_account["opened_date"].dt.floor("D").to_numpy(),
-        }
-    )
-    return SourceFrames(users=users, accounts=accounts, transactions=frame)
-
-
-def read_transactions(path: Path, required: Sequence[str] = _TRANSACTION_COLUMNS) -> pd.DataFrame:
-    """A transactions file (CSV or Parquet with the synthetic data's columns), timestamps parsed.
-
-    Columns the feature builder reads but ``required`` does not name (account, merchant, channel,
-    description, balance) get neutral defaults when missing.
-    """
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    if path.suffix.lower() == ".csv":
-        frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
-    elif path.suffix.lower() in (".parquet", ".pq"):
-        frame = pd.read_parquet(path)
-    else:
-        raise DataError(f"{path}: expected a .csv or .parquet file of transactions")
-    missing = [name for name in required if name not in frame.columns]
-    if missing:
-        raise DataError(f"{path}: missing columns {', '.join(missing)} (see the synthetic transactions)")
-    try:
-        frame["timestamp"] = pd.to_datetime(frame["timestamp"]).astype("datetime64[ns]")
-    except (ValueError, TypeError) as exc:
-        raise DataError(f"{path}: timestamp column is not a date-time: {exc}") from None
-    # columns the feature builder reads beyond these: a plain file may lack them
-    if "account_id" not in frame.columns:
-        frame["account_id"] = frame["user_id"]
-    for name, default in _BUILDER_DEFAULTS.items():
-        if name not in frame.columns:
-            frame[name] = default
-    return frame
-
-
-def birmingham_transactions(frame: pd.DataFrame) -> pd.DataFrame:
-    """Birmingham card rows in the synthetic transactions' columns: a card is a user (and an account).
-
-    Refunds (negative amounts) become credits; the date has no time of day (midnight); every row
-    is a card payment; the expense category (``cac_desc_1``) is the category.
-    """
-    rows = frame[frame["amount_gbp"].notna() & (frame["amount_gbp"] != 0)]
-    amount = rows["amount_gbp"].to_numpy(dtype=np.float64)
-    merchant = rows["merchant_name"].fillna("unknown").astype(str).to_numpy(dtype=object)
-    out = pd.DataFrame(
-        {
-            "txn_id": [f"B{i:07d}" for i in range(len(rows))],
-            "user_id": rows["card_number"].astype(str).to_numpy(dtype=object),
-            "account_id": rows["card_number"].astype(str).to_numpy(dtype=object),
-            "timestamp": rows["trans_date"].to_numpy(dtype="datetime64[ns]"),
-            "amount": np.abs(amount),
-            "direction": np.where(amount > 0, "debit", "credit").astype(object),
-            "category": rows["category"].fillna("unknown").astype(str).to_numpy(dtype=object),
-            "merchant": merchant,
-            "channel": "card",
-            "description": merchant,
-            "balance_after": np.nan,
-        }
-    )
-    return out.sort_values(["timestamp", "txn_id"], kind="stable").reset_index(drop=True)

@@ -20,33 +20,37 @@ from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema, TensorSpec
 
 from nivesh_ml.config import Settings
-from nivesh_ml.data.nivesh import synthetic_dir
-from nivesh_ml.data.public import BIRMINGHAM, load_birmingham
-from nivesh_ml.data.synthetic import GeneratorConfig, SyntheticData, generate, read_dataset, read_manifest
-from nivesh_ml.errors import DatasetMissingError, ModelNotFoundError, NiveshError
+from nivesh_ml.data.public import load_birmingham
+from nivesh_ml.data.synthetic import GeneratorConfig
+from nivesh_ml.errors import ModelNotFoundError, NiveshError
 from nivesh_ml.log import get_logger
 from nivesh_ml.models.common import TrainOptions, TrainReport
+from nivesh_ml.models.pyfunc import unwrap
 from nivesh_ml.models.spending.backtest import BacktestResult, run_backtest
 from nivesh_ml.models.spending.config import SpendingConfig, birmingham_config, nivesh_config, quick_config
 from nivesh_ml.models.spending.fitting import fit_params
 from nivesh_ml.models.spending.forecast import SpendingParams
-from nivesh_ml.models.spending.model import ARTIFACT, SpendingForecaster, unwrap
+from nivesh_ml.models.spending.model import ARTIFACT, SpendingForecaster
 from nivesh_ml.models.spending.panel import (
-    BIRMINGHAM_MONTHS,
     FeatureStoreLevels,
     FrameLevels,
     LevelSource,
     SpendPanel,
-    backfilled_sources,
-    birmingham_transactions,
     build_panel,
     spend_frame,
+)
+from nivesh_ml.models.transactions import (
+    BIRMINGHAM_MONTHS,
+    backfilled_sources,
+    birmingham_folder,
+    birmingham_transactions,
+    nivesh_data,
 )
 from nivesh_ml.tracking.loading import load_model
 from nivesh_ml.tracking.registry import apply_gate
 from nivesh_ml.tracking.runs import TrainingRun, pip_requirements, start_training_run
 
-__all__ = ["QUICK_DATA", "birmingham_folder", "nivesh_data", "panel_frame", "signature", "train"]
+__all__ = ["QUICK_DATA", "panel_frame", "signature", "train"]
 
 log = get_logger(__name__)
 
@@ -78,27 +82,6 @@ def train(settings: Settings, options: TrainOptions) -> TrainReport:
     return TrainReport(
         MODEL, run.run_id, result.metrics, version, decision.outcome, decision.reason, {"dataset": "nivesh"}
     )
-
-
-def nivesh_data(
-    settings: Settings, options: TrainOptions, quick: GeneratorConfig
-) -> tuple[SyntheticData, str]:
-    """The synthetic data to train on, and where it came from: ``--data-dir``, the ``quick`` data
-    generated in memory, or the home's data set."""
-    if options.data_dir is not None:
-        return read_dataset(options.data_dir), str(options.data_dir)
-    if options.quick:
-        config = GeneratorConfig(users=quick.users, months=quick.months, seed=options.seed)
-        # generated in memory; the "source" names what it would be called on disk
-        return generate(config), str(
-            synthetic_dir(settings).with_name(f"quick-{config.users}x{config.months}")
-        )
-    folder = synthetic_dir(settings)
-    if read_manifest(folder) is None:
-        raise DatasetMissingError(
-            f"no synthetic data set under {folder}; run `nivesh-ml data generate` first"
-        )
-    return read_dataset(folder), str(folder)
 
 
 def _log_inputs(
@@ -200,10 +183,8 @@ def _champion_metrics(
 ) -> dict[str, float] | None:
     """The champion's backtest on the same panel (its own configuration), or None without one."""
     try:
-        champion = unwrap(load_model(settings, MODEL, "champion"))
-    except ModelNotFoundError:
-        return None
-    if not isinstance(champion, SpendingForecaster):
+        champion = unwrap(load_model(settings, MODEL, "champion"), SpendingForecaster)
+    except ModelNotFoundError:  # none, or another kind of model under the name
         return None
     # The champion's model settings on the candidate's folds, so both are scored on the same cells.
     folds = {name: getattr(config, name) for name in _FOLD_FIELDS}
@@ -214,14 +195,6 @@ def _champion_metrics(
 
 
 _FOLD_FIELDS = ("origins", "origin_step_months", "horizon_months", "min_history_months", "n_jobs", "seed")
-
-
-def birmingham_folder(settings: Settings, options: TrainOptions) -> Path:
-    """Birmingham's folder: ``--data-dir`` (that folder or the one holding it), else the default."""
-    if options.data_dir is None:
-        return settings.datasets_dir / BIRMINGHAM
-    inside = options.data_dir / BIRMINGHAM
-    return inside if inside.is_dir() else options.data_dir
 
 
 def _train_birmingham(settings: Settings, options: TrainOptions) -> TrainReport:

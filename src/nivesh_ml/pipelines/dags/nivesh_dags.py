@@ -1,0 +1,126 @@
+"""The Airflow DAGs: one retraining DAG per model and the weekly drift check that triggers them.
+
+- ``nivesh_retrain_<model>``: extract -> validate -> features -> train -> deploy, the steps of
+  ``nivesh-ml pipeline run MODEL``; each task runs one step in the project's venv and hands the
+  step context (small JSON) to the next as XCom. Params: ``quick`` (train in quick mode).
+- ``nivesh_drift_weekly``: ``check_drift`` per model (mapped), then ``retrain`` triggers the
+  retraining DAG of every model whose traffic drifted. Params: ``window``, ``quick``.
+
+Airflow runs in its own venv and parses this file with Airflow alone. The task bodies import
+``nivesh_ml`` inside the project's interpreter: the Airflow Variable ``nivesh_python``, else
+``NIVESH_PYTHON``, else ``<repo>/.venv/bin/python``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from airflow.providers.standard.operators.trigger_dagrun import (  # type: ignore[import-not-found]
+    TriggerDagRunOperator,
+)
+from airflow.sdk import DAG, Param, get_current_context, task  # type: ignore[import-not-found]
+
+# Kept equal to nivesh_ml's MODEL_KEYS and retrain.STEPS (tests/pipelines/test_dags.py checks):
+# this file must not import nivesh_ml, whose dependencies live in the other venv.
+MODELS = ("intent", "ner", "spending", "anomaly", "credit-risk", "assistant")
+STEPS = ("extract", "validate", "features", "train", "deploy")
+
+_REPO = Path(__file__).resolve().parents[4]
+_DEFAULT_PYTHON = os.environ.get("NIVESH_PYTHON") or str(_REPO / ".venv" / "bin" / "python")
+# `python` is a templated field: the Variable wins when set, at run time.
+PYTHON = "{{ var.value.get('nivesh_python', '" + _DEFAULT_PYTHON + "') }}"
+START = datetime(2026, 1, 1)
+# A failed step is retried once; its inputs are the XCom of the step before, so nothing is redone.
+DEFAULT_ARGS: dict[str, Any] = {"owner": "nivesh-ml", "retries": 1, "retry_delay": timedelta(minutes=1)}
+
+
+def retrain_dag_id(model: str) -> str:
+    """The id of ``model``'s retraining DAG."""
+    return f"nivesh_retrain_{model}"
+
+
+def _run_step(step: str, model: str, context: dict[str, Any]) -> dict[str, Any]:
+    # runs in the project's venv: imports inside, nothing from this module's scope
+    from nivesh_ml.pipelines.dags.tasks import run_step
+
+    return run_step(step, model, context)
+
+
+def _check_drift(model: str, window: str) -> dict[str, Any]:
+    # runs in the project's venv: imports inside, nothing from this module's scope
+    from nivesh_ml.pipelines.dags.tasks import check_model_drift
+
+    return check_model_drift(model, window)
+
+
+def _project_task(task_id: str) -> Any:
+    return task.external_python(task_id=task_id, python=PYTHON, expect_airflow=False, multiple_outputs=False)
+
+
+def build_retrain_dag(model: str) -> Any:
+    """``model``'s retraining DAG: one task per step, the context passed on as XCom."""
+    with DAG(
+        dag_id=retrain_dag_id(model),
+        description=f"Retrain {model}: the steps of `nivesh-ml pipeline run {model}`",
+        schedule=None,
+        start_date=START,
+        catchup=False,
+        default_args=DEFAULT_ARGS,
+        params={"quick": Param(False, type="boolean", description="Train in quick mode (few steps).")},
+        render_template_as_native_obj=True,  # "{{ params.quick }}" stays a bool
+        max_active_runs=1,
+        tags=["nivesh", "retrain"],
+    ) as dag:
+        context: Any = {"quick": "{{ params.quick }}"}
+        for step in STEPS:
+            context = _project_task(step)(_run_step)(step, model, context)
+    return dag
+
+
+def _retrain_requests(verdicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One TriggerDagRunOperator's kwargs per drifted model."""
+    params = get_current_context()["params"]
+    return [
+        {
+            "trigger_dag_id": retrain_dag_id(verdict["model"]),
+            "conf": {"quick": params["quick"]},
+            "note": f"drift: {verdict['reason']}",
+        }
+        for verdict in verdicts
+        if verdict["drifted"]
+    ]
+
+
+def build_drift_dag() -> Any:
+    """Weekly: check every model's drift and trigger the retraining DAG of each drifted one."""
+    with DAG(
+        dag_id="nivesh_drift_weekly",
+        description="Drift of each champion's traffic; retrain the drifted models",
+        schedule="@weekly",
+        start_date=START,
+        catchup=False,
+        default_args=DEFAULT_ARGS,
+        params={
+            "window": Param("7d", type="string", pattern="^[1-9][0-9]*[dhm]$", description="7d, 24h, 30m."),
+            "quick": Param(False, type="boolean", description="Retrain in quick mode."),
+        },
+        max_active_runs=1,
+        tags=["nivesh", "drift"],
+    ) as dag:
+        verdicts = (
+            _project_task("check_drift")(_check_drift)
+            .partial(window="{{ params.window }}")
+            .expand(model=list(MODELS))
+        )
+        requests = task(task_id="drifted_models")(_retrain_requests)(verdicts)
+        TriggerDagRunOperator.partial(task_id="retrain").expand_kwargs(requests)
+    return dag
+
+
+# DAGs built in a `with DAG(...)` block register themselves with the DagBag.
+for _model in MODELS:
+    build_retrain_dag(_model)
+build_drift_dag()

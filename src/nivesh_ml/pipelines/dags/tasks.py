@@ -1,0 +1,79 @@
+"""What the Airflow tasks run, in the project's venv: one retraining step, one drift check.
+
+Each function reads the settings from the ``NIVESH_*`` environment the Airflow worker passes
+on, and returns JSON-safe data (it travels back to Airflow as XCom).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from nivesh_ml.config import Settings, load_settings
+from nivesh_ml.errors import ConfigError, DataError, ModelNotFoundError
+from nivesh_ml.log import get_logger, setup_logging
+from nivesh_ml.pii import install_log_redactor
+
+__all__ = ["check_model_drift", "run_step"]
+
+log = get_logger(__name__)
+
+
+def _settings() -> Settings:
+    settings = load_settings()
+    settings.export_offline_env()
+    setup_logging(settings.log_level, settings.log_format)
+    install_log_redactor()
+    return settings
+
+
+def _json_safe(value: Mapping[str, Any]) -> dict[str, Any]:
+    # numpy scalars and paths in step results become plain JSON values
+    safe: dict[str, Any] = json.loads(json.dumps(value, default=str))
+    return safe
+
+
+def run_step(step: str, model: str, context: Mapping[str, Any]) -> dict[str, Any]:
+    """Run the retraining step ``step`` for ``model``; return the context with what it added."""
+    from nivesh_ml.pipelines.retrain import STEPS
+
+    steps = {s.name: s for s in STEPS}
+    if step not in steps:
+        raise ConfigError(f"unknown pipeline step {step!r}; choose one of {', '.join(steps)}")
+    settings = _settings()
+    log.info(f"pipeline {model}: {step}")
+    return _json_safe({**context, **steps[step].run(settings, model, context)})
+
+
+def check_model_drift(model: str, window: str) -> dict[str, Any]:
+    """One model's drift verdict: ``{"model", "drifted", "drift_share", "version", "reason"}``.
+
+    A model with no champion, no drift reference or too little logged traffic is not drifted
+    (``reason`` says why): there is nothing to retrain it against yet.
+    """
+    from nivesh_ml.tracking.loading import resolve_alias
+
+    settings = _settings()
+    verdict: dict[str, Any] = {"model": model, "drifted": False, "drift_share": None, "version": None}
+    try:
+        verdict["version"] = resolve_alias(settings, model)
+    except ModelNotFoundError as exc:
+        return {**verdict, "reason": str(exc)}
+    # Evidently is slow to import: only where there is a champion to check
+    from nivesh_ml.monitoring.drift import check_drift, parse_window
+
+    span = parse_window(window)
+    try:
+        result = check_drift(settings, model, span)
+    except DataError as exc:
+        return {**verdict, "reason": str(exc)}
+    share = f"{result.drift_share:.0%} of features drifted"
+    return _json_safe(
+        {
+            **verdict,
+            "drifted": result.dataset_drift,
+            "drift_share": result.drift_share,
+            "reason": f"{share} (threshold {settings.drift_share_threshold:.0%}); {result.report_html}",
+        }
+    )

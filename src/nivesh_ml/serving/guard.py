@@ -1,0 +1,87 @@
+"""The first thing a request meets: a body size cap and the API key, before any body is read.
+
+A pure ASGI middleware in front of the routes:
+
+- **Size**: a body above ``max_body_bytes`` is answered 413 without being read (by its
+  ``Content-Length``, or, for a chunked body, as soon as the bytes received pass the cap).
+- **Key**: a ``POST`` must carry an ``X-API-Key`` the server accepts, checked before its body is
+  parsed (401 otherwise), so a caller without a key learns nothing from our validation errors.
+  Scopes and rate limits stay with the routes' dependencies (``serving/deps.py``); an accepted
+  key is cached, so the routes' check of the same key costs a dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import json
+
+from anyio import to_thread
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from nivesh_ml.serving.errors import AuthError, error_body
+from nivesh_ml.serving.state import ServerState
+
+__all__ = ["MAX_BODY_BYTES", "RequestGuard"]
+
+MAX_BODY_BYTES = 1 << 20  # 1 MiB: the longest chat or batch a client sends is far below it
+
+
+class RequestGuard:
+    """Refuses oversized bodies (413) and keyless or unknown-key POSTs (401) before routing."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.max_body_bytes:
+            await _answer(send, 413, f"the body is over {self.max_body_bytes} bytes; send less")
+            return
+        refusal = await _refuse_key(scope, headers.get("x-api-key"))
+        if refusal is not None:
+            await _answer(send, 401, refusal, {"WWW-Authenticate": "APIKey"})
+            return
+        await self.app(scope, self._capped(receive, send), send)
+
+    def _capped(self, receive: Receive, send: Send) -> Receive:
+        """``receive`` that stops a chunked body at the cap (the app sees a disconnect)."""
+        seen = 0
+
+        async def capped() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body_bytes:
+                    await _answer(send, 413, f"the body is over {self.max_body_bytes} bytes; send less")
+                    return {"type": "http.disconnect"}
+            return message
+
+        return capped
+
+
+async def _refuse_key(scope: Scope, key: str | None) -> str | None:
+    """Why the key is refused, or None when it is accepted (or the server is still starting)."""
+    app = scope.get("app")
+    state = getattr(getattr(app, "state", None), "nivesh", None)
+    if not isinstance(state, ServerState):
+        return None  # the route answers 503 while the server starts
+    try:
+        if state.keys.without_db(key) is None:
+            await to_thread.run_sync(state.keys.with_db, key)
+    except AuthError as error:
+        state.metrics.auth_failures.labels(type(error).__name__).inc()
+        return str(error)
+    return None
+
+
+async def _answer(send: Send, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    body = json.dumps(error_body(status, message)).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,228 @@
+"""The Airflow DAGs, run for real with ``dag.test()`` in .venv-airflow (deploy/airflow/setup-venv.sh).
+
+One Airflow process (a temporary AIRFLOW_HOME, SQLite metadata DB) parses the DAG folder and
+runs the anomaly retraining DAG, then the drift DAG; its tasks run our step functions in this
+interpreter (NIVESH_PYTHON), each DAG against its own temporary NIVESH_HOME. The tests read
+its report (task states, XComs, DAG runs) and the MLflow store the tasks wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.models import infer_signature
+from mlflow.pyfunc.model import PythonModel
+
+from nivesh_ml.config import OFFLINE_ENV, Settings, load_settings
+from nivesh_ml.db import repository, session_scope
+from nivesh_ml.db.app import app_engine
+from nivesh_ml.errors import ConfigError
+from nivesh_ml.pipelines.dags.tasks import run_step
+from nivesh_ml.pipelines.retrain import STEPS
+from nivesh_ml.tracking.loading import resolve_alias
+from nivesh_ml.tracking.registry import apply_gate
+from nivesh_ml.tracking.runs import start_training_run
+from nivesh_ml.tracking.store import MODEL_KEYS, client, registered_name
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED_DATA = Path(os.environ.get("NIVESH_DATASETS_DIR", REPO.parent / "shared" / "data")).resolve()
+AIRFLOW_VENV = REPO / ".venv-airflow"
+DAGS_FOLDER = REPO / "src" / "nivesh_ml" / "pipelines" / "dags"
+RETRAIN, DRIFT = "nivesh_retrain_anomaly", "nivesh_drift_weekly"
+
+# Runs in .venv-airflow: create the metadata DB, parse the DAG folder, dag.test() each planned
+# (dag_id, conf, NIVESH_HOME), write what happened as JSON.
+AIRFLOW_SCRIPT = r"""
+import json, os, sys
+from airflow.utils.db import initdb
+
+out, plan = sys.argv[1], json.loads(sys.argv[2])
+initdb()
+from airflow.dag_processing.dagbag import DagBag
+from airflow.models.dagrun import DagRun
+from airflow.models.xcom import XComModel
+from airflow.utils.session import create_session
+from sqlalchemy import select
+
+bag = DagBag()
+report = {
+    "import_errors": bag.import_errors,
+    "dags": {
+        d.dag_id: {t.task_id: sorted(t.downstream_task_ids) for t in d.tasks} for d in bag.dags.values()
+    },
+    "schedules": {d.dag_id: str(d.schedule) for d in bag.dags.values()},
+    "runs": {},
+}
+for dag_id, conf, home in plan:
+    os.environ["NIVESH_HOME"] = home  # the tasks' subprocesses inherit it
+    run = bag.dags[dag_id].test(run_conf=conf)
+    with create_session() as session:
+        xcoms = session.scalars(XComModel.get_many(run_id=run.run_id, dag_ids=dag_id, key="return_value"))
+        tis = run.get_task_instances(session=session)
+        report["runs"][dag_id] = {
+            "state": str(run.state),
+            "tasks": {f"{ti.task_id}[{ti.map_index}]": str(ti.state) for ti in tis},
+            "xcom": {f"{x.task_id}[{x.map_index}]": XComModel.deserialize_value(x) for x in xcoms},
+        }
+with create_session() as session:
+    report["dag_runs"] = [
+        {"dag_id": r.dag_id, "state": str(r.state), "conf": r.conf, "by": r.triggered_by.value}
+        for r in session.scalars(select(DagRun))
+    ]
+with open(out, "w") as file:
+    json.dump(report, file, default=str)
+"""
+
+
+@dataclass(frozen=True)
+class Airflow:
+    """What the Airflow process reported, and the NIVESH_HOME each DAG ran against."""
+
+    report: dict[str, Any]
+    homes: dict[str, Path]
+
+    def run(self, dag_id: str) -> dict[str, Any]:
+        """State, task states and return values of the ``dag.test()`` run of ``dag_id``."""
+        run: dict[str, Any] = self.report["runs"][dag_id]
+        return run
+
+
+def _settings(home: Path) -> Settings:
+    return load_settings(_env_file=None, home=home, datasets_dir=SHARED_DATA, users=60, months=3)
+
+
+class Echo(PythonModel):
+    def predict(
+        self, context: object, model_input: pd.DataFrame, params: dict[str, object] | None = None
+    ) -> object:
+        return model_input
+
+
+def _frame(n: int, shift: float, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {"utilisation": rng.normal(0.4 + shift, 0.1, n), "income": rng.normal(50_000 * (1 + shift), 5_000, n)}
+    )
+
+
+def _champion_with_traffic(settings: Settings, model: str, traffic: pd.DataFrame) -> None:
+    """A champion whose training reference is ``_frame(shift=0)``, and its logged traffic."""
+    reference = _frame(1_000, 0.0, 1)
+    with start_training_run(settings, model) as run:
+        run.log_reference(reference)
+        version = run.log_model(Echo(), signature=infer_signature(reference), input_example=reference.head(1))
+    apply_gate(settings, model, version.version, {"auc": 0.9, "recall": 0.9}, "a" * 64)
+    with session_scope(app_engine(settings)) as session:
+        row = repository.get_model_version(session, registered_name(model), version.version)
+        assert row is not None
+        for features in traffic.to_dict("records"):
+            repository.log_prediction(
+                session, model_id=row.id, input_data={"features": features}, prediction={}, latency_ms=1.0
+            )
+
+
+def _airflow_env(home: Path) -> dict[str, str]:
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("NIVESH_", "AIRFLOW"))}
+    return {
+        **inherited,
+        **OFFLINE_ENV,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "NIVESH_PYTHON": sys.executable,  # the tasks run in this venv, where nivesh_ml lives
+        "NIVESH_DATASETS_DIR": str(SHARED_DATA),
+        "NIVESH_USERS": "60",
+        "NIVESH_MONTHS": "3",
+    }
+
+
+@pytest.fixture(scope="module")
+def airflow(tmp_path_factory: pytest.TempPathFactory) -> Airflow:
+    """Run the anomaly retraining DAG on fresh data, then the drift DAG on seeded traffic."""
+    if not (AIRFLOW_VENV / "bin/python").exists():
+        pytest.fail(f"{AIRFLOW_VENV} is missing: run deploy/airflow/setup-venv.sh (make test runs it)")
+    root = tmp_path_factory.mktemp("airflow")
+    homes = {RETRAIN: root / "retrain-var", DRIFT: root / "drift-var"}
+    with pytest.MonkeyPatch.context() as env:
+        for name in [name for name in os.environ if name.startswith("NIVESH_")]:
+            env.delenv(name)
+        settings = _settings(homes[DRIFT])
+        _champion_with_traffic(settings, "credit-risk", _frame(300, 1.0, 2))  # drifted
+        _champion_with_traffic(settings, "anomaly", _frame(300, 0.0, 3))  # same distribution
+    plan = [
+        (RETRAIN, {"quick": True}, str(homes[RETRAIN])),
+        (DRIFT, {"window": "7d", "quick": True}, str(homes[DRIFT])),
+    ]
+    out = root / "report.json"
+    args = [str(AIRFLOW_VENV / "bin/python"), "-c", AIRFLOW_SCRIPT, str(out), json.dumps(plan)]
+    done = subprocess.run(
+        args, env=_airflow_env(root), capture_output=True, text=True, timeout=600, check=False
+    )
+    if done.returncode != 0:
+        pytest.fail(f"the Airflow script failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    return Airflow(json.loads(out.read_text()), homes)
+
+
+def test_the_dag_folder_parses_into_one_retraining_dag_per_model_and_the_drift_dag(airflow: Airflow) -> None:
+    report = airflow.report
+    assert report["import_errors"] == {}
+    retrain = {f"nivesh_retrain_{model}" for model in MODEL_KEYS}
+    assert set(report["dags"]) == retrain | {DRIFT}
+    names = [step.name for step in STEPS]  # the DAG file's copy of the steps matches retrain.STEPS
+    for dag_id in retrain:
+        assert report["dags"][dag_id] == {a: [b] for a, b in pairwise(names)} | {names[-1]: []}
+    drift = report["dags"][DRIFT]
+    assert drift == {"check_drift": ["drifted_models"], "drifted_models": ["retrain"], "retrain": []}
+    assert report["schedules"][DRIFT] == "@weekly"
+
+
+def test_the_retraining_dag_runs_our_steps_and_registers_a_version(airflow: Airflow) -> None:
+    run = airflow.run(RETRAIN)
+    assert run["state"] == "success"
+    assert run["tasks"] == {f"{step.name}[-1]": "success" for step in STEPS}
+    context = run["xcom"]["deploy[-1]"]
+    assert context["quick"] is True  # the DAG param reached the train step as a bool
+    assert context["validated_rows"]["users"] == 60
+    assert context["outcome"] == "champion"
+    assert context["deployment"] == [{"environment": "production", "traffic": 100}]
+    settings = _settings(airflow.homes[RETRAIN])  # the steps really ran: the store under NIVESH_HOME
+    assert resolve_alias(settings, "anomaly") == context["version"]
+    run_id = client(settings).get_model_version(registered_name("anomaly"), context["version"]).run_id
+    logged = client(settings).get_run(run_id).data.metrics
+    assert logged["recall"] == pytest.approx(context["metrics"]["recall"])
+
+
+def test_the_drift_dag_retrains_the_drifted_model_only(airflow: Airflow) -> None:
+    run = airflow.run(DRIFT)
+    assert run["state"] == "success"
+    verdicts = {v["model"]: v for k, v in run["xcom"].items() if k.startswith("check_drift[")}
+    assert set(verdicts) == set(MODEL_KEYS)
+    assert verdicts["credit-risk"]["drifted"] is True
+    assert verdicts["credit-risk"]["drift_share"] == pytest.approx(1.0)
+    assert verdicts["anomaly"]["drifted"] is False
+    assert verdicts["anomaly"]["drift_share"] == pytest.approx(0.0)
+    for model in set(MODEL_KEYS) - {"credit-risk", "anomaly"}:
+        assert verdicts[model]["drifted"] is False
+        assert "no version with alias 'champion'" in verdicts[model]["reason"]
+    assert run["tasks"]["retrain[0]"] == "success"
+    assert "retrain[1]" not in run["tasks"]  # one trigger: one drifted model
+    triggered = [r for r in airflow.report["dag_runs"] if r["by"] == "operator"]
+    assert [(r["dag_id"], r["state"], r["conf"]) for r in triggered] == [
+        ("nivesh_retrain_credit-risk", "queued", {"quick": True})
+    ]
+
+
+def test_a_task_naming_an_unknown_step_is_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match="unknown pipeline step 'train_all'; choose one of extract"):
+        run_step("train_all", "anomaly", {})
