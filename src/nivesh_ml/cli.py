@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -82,6 +83,9 @@ def _root(
     settings.export_offline_env()
     setup_logging(settings.log_level, settings.log_format)
     install_log_redactor()
+    # MLflow warns on every logged data set that a local path "can be interpreted in multiple
+    # ways" (both candidates are the same local source): noise in every training run's output.
+    warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted")
     ctx.obj = settings
 
 

@@ -43,7 +43,8 @@ class TrainOptions:
     seed: int = 42
     register: bool = True  # benchmark runs on public data log a run but register nothing
     # The `nivesh-ml up` budget: a model whose full recipe takes more than a few minutes on two
-    # cores trains a shorter one (today only the assistant: fewer LoRA steps, fewer rows scored).
+    # cores trains a shorter one: the assistant (60 LoRA steps), spending (3 backtest origins),
+    # credit risk (20 Optuna trials). `nivesh-ml train MODEL` runs the full recipes.
     fast: bool = False
     backend: str = "local"  # the assistant only: "local" (LoRA here) or "vertex" (Gemini tuning)
 

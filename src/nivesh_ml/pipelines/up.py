@@ -7,8 +7,9 @@ feature snapshots, materialise the latest into the online store, train each of t
 
 A model is trained only when the registry holds no version of it yet: a second ``make run``
 goes straight to serving (``nivesh-ml train MODEL`` retrains on demand). ``up`` trains with
-``TrainOptions(fast=True)``: the assistant gets a shorter LoRA run so the whole job fits in
-about 20 minutes on two cores (see docs/TRAINING_GUIDE.md for the full recipes).
+``TrainOptions(fast=True)``: the assistant, the spending backtest and the credit-risk search get
+shorter recipes so the whole job fits in about 20 minutes on two cores (docs/BENCHMARKS.md,
+"make run"; docs/TRAINING_GUIDE.md for the full recipes).
 """
 
 from __future__ import annotations

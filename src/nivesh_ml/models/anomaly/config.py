@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 from nivesh_ml.models.pyfunc import JsonConfig
 
-__all__ = ["AnomalyConfig", "birmingham_config", "nivesh_config", "quick_config"]
+__all__ = ["AnomalyConfig", "birmingham_config", "fast_config", "nivesh_config", "quick_config"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,8 @@ class AnomalyConfig(JsonConfig):
     velocity_windows_s: tuple[int, int] = (3_600, 86_400)
     duplicate_window_s: int = 600
     # Isolation Forest
+    # Users the model is trained and tested on (a seeded sample); None: every user.
+    max_users: int | None = None
     train_sample: int = 400_000
     n_estimators: int = 300  # 200 -> 400 trees measured +0.7 recall points; 300 halves the spread
     max_samples: int = 512
@@ -37,6 +39,12 @@ class AnomalyConfig(JsonConfig):
 def nivesh_config(seed: int = 42) -> AnomalyConfig:
     """The default: 24 months of synthetic data (3 warm-up, 14 train, 3 calibration, 4 test)."""
     return AnomalyConfig(seed=seed)
+
+
+def fast_config(seed: int = 42) -> AnomalyConfig:
+    """``nivesh-ml up``'s budget: the Nivesh data on a seeded sample of 4,000 users (about 40% of
+    the feature computation of :func:`nivesh_config`; the fit already samples 400,000 rows)."""
+    return replace(AnomalyConfig(seed=seed), max_users=4_000)
 
 
 def quick_config(seed: int = 42) -> AnomalyConfig:

@@ -25,7 +25,13 @@ from nivesh_ml.data.public import load_birmingham
 from nivesh_ml.data.synthetic import GeneratorConfig
 from nivesh_ml.errors import ModelNotFoundError, NiveshError
 from nivesh_ml.features.builders import SourceFrames
-from nivesh_ml.models.anomaly.config import AnomalyConfig, birmingham_config, nivesh_config, quick_config
+from nivesh_ml.models.anomaly.config import (
+    AnomalyConfig,
+    birmingham_config,
+    fast_config,
+    nivesh_config,
+    quick_config,
+)
 from nivesh_ml.models.anomaly.detector import Detector, calibrate_threshold, detection_metrics
 from nivesh_ml.models.anomaly.features import FEATURES
 from nivesh_ml.models.anomaly.forest import CompiledForest
@@ -59,9 +65,11 @@ def train(settings: Settings, options: TrainOptions) -> TrainReport:
         return _train_birmingham(settings, options)
     if options.dataset != "nivesh":
         raise NiveshError(f"anomaly trains on nivesh or birmingham, not {options.dataset!r}")
-    config = quick_config(options.seed) if options.quick else nivesh_config(options.seed)
+    full = fast_config(options.seed) if options.fast else nivesh_config(options.seed)
+    config = quick_config(options.seed) if options.quick else full
     data, source_path = nivesh_data(settings, options, QUICK_DATA)
-    sources = backfilled_sources(data.users, data.accounts, data.transactions)
+    users, accounts, transactions = _sample_users(data.users, data.accounts, data.transactions, config)
+    sources = backfilled_sources(users, accounts, transactions)
     with start_training_run(settings, MODEL, run_name="quick" if options.quick else "nivesh") as run:
         run.log_params(config.to_json())
         started = time.perf_counter()
@@ -79,6 +87,20 @@ def train(settings: Settings, options: TrainOptions) -> TrainReport:
         decision = apply_gate(settings, MODEL, version, metrics, data_hash, _champion_metrics(settings, test))
     return TrainReport(
         MODEL, run.run_id, metrics, version, decision.outcome, decision.reason, {"dataset": "nivesh"}
+    )
+
+
+def _sample_users(
+    users: pd.DataFrame, accounts: pd.DataFrame, transactions: pd.DataFrame, config: AnomalyConfig
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The three frames restricted to a seeded sample of ``config.max_users`` users (all if None)."""
+    if config.max_users is None or len(users) <= config.max_users:
+        return users, accounts, transactions
+    keep = users["user_id"].sample(n=config.max_users, random_state=config.seed)
+    return (
+        users[users["user_id"].isin(keep)],
+        accounts[accounts["user_id"].isin(keep)],
+        transactions[transactions["user_id"].isin(keep)],
     )
 
 

@@ -67,6 +67,12 @@ def ensure_base(models_dir: Path, base_model: str | None = None) -> BaseModelRef
         folder = Path(base_model)
         if not (folder / "config.json").is_file():
             raise NiveshError(f"{folder} is not a transformers checkpoint (no config.json)")
+        marker = folder / BASE_FILE
+        if marker.is_file():  # a folder ensure_base converted: named by its GGUF, as a load expects
+            converted = json.loads(marker.read_text())
+            return BaseModelRef(
+                str(folder.resolve()), converted["content_hash"], f"{BASE_PACKAGE}:{BASE_GGUF}"
+            )
         weights = sorted([*folder.glob("*.safetensors"), *folder.glob("*.bin")])
         digest = hashlib.sha256("".join(file_sha256(p) for p in weights).encode()).hexdigest()
         return BaseModelRef(str(folder.resolve()), digest, "local")

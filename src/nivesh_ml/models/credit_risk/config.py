@@ -97,6 +97,11 @@ class CreditRiskConfig:
     max_reasons: int = 4  # adverse-action notices give the principal reasons, up to four
 
     @classmethod
+    def fast(cls) -> CreditRiskConfig:
+        """``nivesh-ml up``'s budget: a 20-trial search (``nivesh-ml train credit-risk`` runs 50)."""
+        return cls(trials=20)
+
+    @classmethod
     def quick(cls) -> CreditRiskConfig:
         """A few trials of few trees: for tests and ``--quick``."""
         return cls(trials=3, max_rounds=60, early_stopping_rounds=10, cv_folds=3)

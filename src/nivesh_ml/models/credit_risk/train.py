@@ -55,7 +55,8 @@ def train(
     config: CreditRiskConfig | None = None,
 ) -> TrainReport:
     """Train, assess and (on Nivesh data) register and gate a credit-risk model."""
-    config = config or (CreditRiskConfig.quick() if options.quick else CreditRiskConfig())
+    full = CreditRiskConfig.fast() if options.fast else CreditRiskConfig()
+    config = config or (CreditRiskConfig.quick() if options.quick else full)
     limits = fairness_limits or FairnessLimits.from_settings(settings)
     data = load_data(settings, options, config)
     run_name = f"{data.name}{'-quick' if options.quick else ''}"

@@ -27,7 +27,13 @@ from nivesh_ml.log import get_logger
 from nivesh_ml.models.common import TrainOptions, TrainReport
 from nivesh_ml.models.pyfunc import unwrap
 from nivesh_ml.models.spending.backtest import BacktestResult, run_backtest
-from nivesh_ml.models.spending.config import SpendingConfig, birmingham_config, nivesh_config, quick_config
+from nivesh_ml.models.spending.config import (
+    SpendingConfig,
+    birmingham_config,
+    fast_config,
+    nivesh_config,
+    quick_config,
+)
 from nivesh_ml.models.spending.fitting import fit_params
 from nivesh_ml.models.spending.forecast import SpendingParams
 from nivesh_ml.models.spending.model import ARTIFACT, SpendingForecaster
@@ -64,7 +70,8 @@ def train(settings: Settings, options: TrainOptions) -> TrainReport:
         return _train_birmingham(settings, options)
     if options.dataset != "nivesh":
         raise NiveshError(f"spending trains on nivesh or birmingham, not {options.dataset!r}")
-    config = quick_config(options.seed) if options.quick else nivesh_config(options.seed)
+    full = fast_config(options.seed) if options.fast else nivesh_config(options.seed)
+    config = quick_config(options.seed) if options.quick else full
     data, source_path = nivesh_data(settings, options, QUICK_DATA)
     panel = build_panel(spend_frame(data.transactions, config.categories), config.categories)
     levels = FeatureStoreLevels(
