@@ -260,7 +260,9 @@ def bench_server(seconds: int = 20, clients: int = 8, users: int = 1_000) -> dic
     """The figures of the module docstring, for our server and the MLflow peer."""
     home = Path(tempfile.mkdtemp(prefix="nivesh-bench-server-"))
     try:
-        settings = load_settings(_env_file=None, home=home / "var", api_keys=[KEY], rate_limit=RATE_LIMIT)
+        settings = load_settings(
+            _env_file=None, home=home / "var", api_keys=[KEY], rate_limit=RATE_LIMIT, trust_model_pickles=True
+        )
         version = register_bench_model(settings, home)
         ids, row = fill_store(settings, users)
         locust_env = _env(settings, NIVESH_BENCH_KEY=KEY, NIVESH_BENCH_USERS=",".join(ids))

@@ -226,6 +226,7 @@ def test_api4_an_oversized_body_is_refused_before_it_is_read(server: TestClient)
     body = b'{"query": "' + b"x" * (2 * 1024 * 1024) + b'"}'
     response = server.post("/predict/intent", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 413
+    assert response.json()["error"] == "payload_too_large"
 
 
 def test_api2_a_request_without_a_key_is_refused_before_its_body_is_parsed(server: TestClient) -> None:

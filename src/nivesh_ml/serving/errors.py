@@ -132,6 +132,7 @@ _CODES: dict[int, str] = {
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
+    413: "payload_too_large",
     422: "invalid_request",
     429: "rate_limited",
     500: "internal_error",
