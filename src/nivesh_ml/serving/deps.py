@@ -15,6 +15,7 @@ from fastapi import Depends, Request, Response, Security
 from fastapi.security import APIKeyHeader
 
 from nivesh_ml.serving.errors import AuthError, ForbiddenError, ModelUnavailableError
+from nivesh_ml.serving.guard import PRINCIPAL
 from nivesh_ml.serving.keys import Principal
 from nivesh_ml.serving.state import ServerState
 
@@ -43,10 +44,14 @@ def _key_with(scope: str | None) -> Callable[..., Awaitable[Principal]]:
     # Async, so the common case (a static or cached key, limits in memory) costs no thread hop;
     # the database and Redis are only called from a worker thread.
     async def check(
-        state: StateDep, response: Response, key: Annotated[str | None, Security(_api_key)] = None
+        request: Request,
+        state: StateDep,
+        response: Response,
+        key: Annotated[str | None, Security(_api_key)] = None,
     ) -> Principal:
         try:
-            principal = state.keys.without_db(key)
+            # a POST's key was already checked by the guard (serving/guard.py), before its body
+            principal = getattr(request.state, PRINCIPAL, None) or state.keys.without_db(key)
             if principal is None:
                 principal = await to_thread.run_sync(state.keys.with_db, key)
             state.keys.authorize(principal, scope)

@@ -6,8 +6,8 @@ A pure ASGI middleware in front of the routes:
   ``Content-Length``, or, for a chunked body, as soon as the bytes received pass the cap).
 - **Key**: a ``POST`` must carry an ``X-API-Key`` the server accepts, checked before its body is
   parsed (401 otherwise), so a caller without a key learns nothing from our validation errors.
-  Scopes and rate limits stay with the routes' dependencies (``serving/deps.py``); an accepted
-  key is cached, so the routes' check of the same key costs a dictionary lookup.
+  The accepted principal is handed to the routes' dependencies (``serving/deps.py``) in the
+  request state, so the key is checked once; scopes and rate limits stay with them.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from nivesh_ml.serving.errors import AuthError, error_body
 from nivesh_ml.serving.state import ServerState
 
-__all__ = ["MAX_BODY_BYTES", "RequestGuard"]
+__all__ = ["MAX_BODY_BYTES", "PRINCIPAL", "RequestGuard"]
 
+PRINCIPAL = "nivesh_principal"  # request-state key of the principal the guard accepted
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: the longest chat or batch a client sends is far below it
 
 
@@ -71,11 +72,13 @@ async def _refuse_key(scope: Scope, key: str | None) -> str | None:
     if not isinstance(state, ServerState):
         return None  # the route answers 503 while the server starts
     try:
-        if state.keys.without_db(key) is None:
-            await to_thread.run_sync(state.keys.with_db, key)
+        principal = state.keys.without_db(key)
+        if principal is None:
+            principal = await to_thread.run_sync(state.keys.with_db, key)
     except AuthError as error:
         state.metrics.auth_failures.labels(type(error).__name__).inc()
         return str(error)
+    scope.setdefault("state", {})[PRINCIPAL] = principal  # request.state.<PRINCIPAL> in the routes
     return None
 
 
