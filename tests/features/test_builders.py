@@ -12,11 +12,14 @@ from nivesh_ml.features.builders import SourceFrames, build_view, build_views
 from nivesh_ml.features.definitions import (
     FEATURE_VIEWS,
     PANDAS_DTYPES,
+    PROFILE_WINDOWS_MONTHS,
     SPEND_CATEGORIES,
     Feature,
     FeatureView,
     get_view,
+    window_days,
 )
+from nivesh_ml.models.credit_risk.schema import NIVESH_SCHEMA
 
 AS_OF = pd.Timestamp("2026-03-01 00:00:00")
 SYNTH_AS_OF = pd.Timestamp("2026-09-01 00:00:00")
@@ -338,6 +341,65 @@ def test_quantiles_match_pandas(sources: SourceFrames, built: dict[str, pd.DataF
     expected = expected[expected.index.isin(stats.index)]  # users who signed up by as_of
     assert len(expected) > 250
     np.testing.assert_allclose(stats.loc[expected.index, "debit_amount_p99_365d"], expected.to_numpy())
+
+
+# --- windows hold exactly their days -------------------------------------------------------------
+
+
+def _always_overdrawn(as_of: pd.Timestamp) -> SourceFrames:
+    """One user overdrawn (-1,000) every day since long before ``as_of``; for one day, the day the
+    90-day window starts in, -5,000: that day is not in the window unless it starts at midnight.
+    """
+    users = pd.DataFrame({"user_id": ["U1"], "signup_date": pd.to_datetime(["2020-01-01"])})
+    accounts = pd.DataFrame(
+        {
+            "account_id": ["A1"],
+            "user_id": ["U1"],
+            "account_type": ["savings"],
+            "opened_date": pd.to_datetime(["2020-01-01"]),
+            "credit_limit": [np.nan],
+            "emi_amount": [np.nan],
+        }
+    )
+    day = (as_of - pd.Timedelta(days=90)).normalize()
+    hour = pd.Timedelta(hours=1)
+    rows = [
+        _txn("U1", "A1", as_of - pd.DateOffset(years=2), 1_000, "debit", "fees", "Bank", "bank", -1_000),
+        _txn("U1", "A1", day + 10 * hour, 4_000, "debit", "rent", "Landlord", "UPI", -5_000),
+        _txn("U1", "A1", day + 34 * hour, 4_000, "credit", "p2p_transfer", "Asha", "UPI", -1_000),
+    ]  # fmt: skip
+    return SourceFrames(users=users, accounts=accounts, transactions=pd.DataFrame(rows))
+
+
+@pytest.mark.parametrize(
+    "as_of",
+    [
+        "2026-08-31 23:59:46",  # a snapshot taken just before midnight: 92, 184 and 365 days
+        "2024-08-31 23:59:46",  # the longest windows there are: 92, 184 and 366 days
+        "2026-03-01 00:00:00",  # at midnight: 90, 181 and 365 whole days
+        "2026-02-14 12:30:00",
+    ],
+)
+def test_a_user_overdrawn_every_day_gets_the_windows_day_count_and_is_scorable(as_of: str) -> None:
+    stamp = pd.Timestamp(as_of)
+    row = build_view(PROFILE, _always_overdrawn(stamp), stamp).set_index("user_id").loc["U1"]
+    for months in PROFILE_WINDOWS_MONTHS:
+        days = (stamp - (stamp - pd.DateOffset(months=months))).days
+        assert row[f"overdraft_days_{months}m"] == days <= window_days(months), months
+    # 90 days: the day the window starts in (at -5,000) counts only when the window starts at midnight
+    assert row["balance_min_90d"] == (-5_000 if stamp == stamp.normalize() else -1_000)
+    features = {name: row[name] for name in NIVESH_SCHEMA.names}
+    NIVESH_SCHEMA.validate_row(features)  # the credit-risk schema accepts it: the user can be scored
+
+
+def test_window_days_bounds_every_window_the_builders_use() -> None:
+    as_of = pd.date_range("2023-01-01", "2026-12-31", freq="D") + pd.Timedelta("23:59:46")
+    for months in PROFILE_WINDOWS_MONTHS:
+        longest = (as_of - (as_of - pd.DateOffset(months=months))).days.max()
+        assert longest == window_days(months)
+    assert [window_days(m) for m in (3, 6, 12)] == [92, 184, 366]
+    with pytest.raises(FeatureStoreError, match="1 to 12 months"):
+        window_days(13)
 
 
 # --- behaviour on synthetic data ----------------------------------------------------------------

@@ -12,7 +12,9 @@ The three views:
   channel mix, recent velocity. What the anomaly detector reads.
 
 Conventions every view keeps: windows are measured back from ``as_of`` (``30d`` = the 30 days
-before it; ``3m`` = the 3 calendar months before it, by day of month and time); a user with no
+before it; ``3m`` = the 3 calendar months before it, by day of month and time; a count of days
+counts each day that starts in the window, so the day of ``as_of`` counts, up to ``as_of``, and
+the window's first, partial day does not: never more days than the window holds); a user with no
 transactions in a window gets 0 for counts and sums and NaN for means, ratios and shares;
 "spend" is every debit except transfers to self, investments and credit-card bill payments
 (those move money, they do not spend it). Timestamps are IST wall-clock time, tz-naive.
@@ -20,6 +22,7 @@ transactions in a window gets 0 for counts and sums and NaN for means, ratios an
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -36,6 +39,7 @@ __all__ = [
     "FEATURE_VIEWS",
     "KNOWN_MERCHANTS_CAP",
     "PANDAS_DTYPES",
+    "PROFILE_WINDOWS_MONTHS",
     "SPEND_CATEGORIES",
     "TOP_MERCHANTS",
     "Dtype",
@@ -43,6 +47,7 @@ __all__ = [
     "FeatureView",
     "check_frame",
     "get_view",
+    "window_days",
 ]
 
 Dtype = Literal["int64", "float64", "bool", "string", "list[string]"]
@@ -84,6 +89,22 @@ CHANNELS: dict[str, str] = {
 }
 TOP_MERCHANTS = 3
 KNOWN_MERCHANTS_CAP = 50  # a user's known merchants: the 50 most used, so the online row stays small
+# The calendar-month windows of the profile's counts (late payments, overdraft days).
+PROFILE_WINDOWS_MONTHS: tuple[int, ...] = (3, 6, 12)
+
+
+def window_days(months: int) -> int:
+    """The most days a window of ``months`` calendar months can hold: 92 for 3, 184 for 6, 366 for 12.
+
+    A day count over the window (``overdraft_days_3m``) never exceeds it: the builders count the
+    days that start in ``[as_of - months, as_of)``, which are exactly the window's days.
+    """
+    if not 1 <= months <= 12:
+        raise FeatureStoreError(f"a window of {months} months: windows are 1 to 12 months")
+    # 2023-2025 holds every run of up to 12 consecutive months, leap February included
+    lengths = [calendar.monthrange(2023 + i // 12, i % 12 + 1)[1] for i in range(36)]
+    return max(sum(lengths[start : start + months]) for start in range(len(lengths) - months + 1))
+
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -185,13 +206,13 @@ _PROFILE: tuple[Feature, ...] = (
             "int64",
             f"Late-payment and bounce fees (card late fee, NACH or cheque return), {m} months.",
         )
-        for m in (3, 6, 12)
+        for m in PROFILE_WINDOWS_MONTHS
     ),
     *(
         Feature(
             f"overdraft_days_{m}m", "int64", f"Days that ended with a deposit account below zero, {m} months."
         )
-        for m in (3, 6, 12)
+        for m in PROFILE_WINDOWS_MONTHS
     ),
     Feature("n_accounts", "int64", "Accounts of every type opened before as_of."),
     Feature("n_savings_accounts", "int64", "Savings accounts (salary accounts not included)."),

@@ -135,6 +135,45 @@ def test_the_server_contract_takes_features_by_view_or_flat(served: Served) -> N
         served.model.serve({"features": features | {"monthly_income": -5}})
 
 
+def test_a_stored_value_out_of_range_is_clipped_and_said_but_a_sent_one_is_refused(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    features = features_of(served, 4) | {"overdraft_days_3m": 93, "overdraft_days_6m": 93}
+    at_bound = features | {"overdraft_days_3m": 92}
+    read = served.model.serve({"user_id": "U1", "features": {"user_financial_profile:v1": features}})
+    assert read["clipped_features"] == [{"feature": "overdraft_days_3m", "value": 93.0, "used": 92.0}]
+    assert read["probability_of_default"] == served.model.score_one(at_bound).probability_of_default
+    assert "clipped to the schema's bounds" in caplog.text
+    # the same values sent by a caller: refused, naming the feature (400 at the server)
+    with pytest.raises(SchemaError, match=r"overdraft_days_3m' must be in \[0, 92\], got 93"):
+        served.model.serve({"features": {"user_financial_profile:v1": features}})
+    with pytest.raises(SchemaError, match="overdraft_days_3m"):
+        served.model.score(features)
+
+
+def test_a_user_id_with_a_stored_value_out_of_range_is_scored(served: Served) -> None:
+    store = make_online_store(served.settings)
+    try:
+        user = str(served.data.test["user_id"].iloc[5])
+        row = {
+            k: (None if isinstance(v, float) and np.isnan(v) else v)
+            for k, v in features_of(served, 5).items()
+        }
+        store.put_many(
+            VIEW.key,
+            {user: row | {"overdraft_days_12m": 367}},
+            ttl=timedelta(days=1),
+            event_time=datetime.now(UTC),
+        )
+        score = served.model.score(user_id=user, store=store)
+        assert score.clipped_features == [{"feature": "overdraft_days_12m", "value": 367.0, "used": 366.0}]
+        expected = served.model.score(features_of(served, 5) | {"overdraft_days_12m": 366})
+        assert score.probability_of_default == expected.probability_of_default
+        assert score.to_dict()["clipped_features"] == score.clipped_features
+    finally:
+        store.close()
+
+
 def test_features_or_a_user_id_not_both(served: Served) -> None:
     with pytest.raises(SchemaError, match="either features or a user_id"):
         served.model.score()

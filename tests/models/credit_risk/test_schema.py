@@ -11,7 +11,7 @@ import pytest
 
 from nivesh_ml.errors import SchemaError
 from nivesh_ml.features.definitions import get_view
-from nivesh_ml.models.credit_risk.schema import NIVESH_SCHEMA, FeatureSchema, FeatureSpec
+from nivesh_ml.models.credit_risk.schema import NIVESH_SCHEMA, Clipped, FeatureSchema, FeatureSpec
 
 
 def applicant(**changes: Any) -> dict[str, Any]:
@@ -93,6 +93,21 @@ def test_a_bad_value_is_refused_naming_the_feature(
 ) -> None:
     with pytest.raises(SchemaError, match=f"{feature}.*{problem}"):
         NIVESH_SCHEMA.validate_row(applicant(**changes))
+
+
+def test_stored_values_out_of_range_are_clipped_to_the_bound_and_reported() -> None:
+    row = applicant(overdraft_days_3m=93, savings_rate=-1.5, balance_std_90d=None, n_loans="two")
+    clipped_row, clipped = NIVESH_SCHEMA.clip_row(row)
+    assert clipped == [
+        Clipped("savings_rate", -1.5, -1.0),
+        Clipped("overdraft_days_3m", 93.0, 92.0),
+    ]
+    assert (clipped_row["overdraft_days_3m"], clipped_row["savings_rate"]) == (92.0, -1.0)
+    assert row["overdraft_days_3m"] == 93  # the caller's row is left as it was
+    # what is not a number out of range is left for validation to refuse, naming the feature
+    assert (clipped_row["balance_std_90d"], clipped_row["n_loans"]) == (None, "two")
+    assert NIVESH_SCHEMA.clip_row(applicant()) == (applicant(), [])
+    assert Clipped("x", 93.0, 92.0).to_dict() == {"feature": "x", "value": 93.0, "used": 92.0}
 
 
 def test_an_absent_feature_is_refused_by_name() -> None:

@@ -5,6 +5,9 @@ to 6, and only the months since the user's first transaction: a user seen for 2 
 history months, and a month in that history with no income counts as 0 income. End-of-day
 balances come from ``balance_after`` of each deposit account, carried forward over days without
 a transaction (from the last row before the window, if any); an account never seen has none.
+A day belongs to a window when it starts inside ``[as_of - window, as_of)``: the day of ``as_of``
+counts (its balance is the last one before ``as_of``), the day the window starts in only if the
+window starts at midnight, so ``overdraft_days_3m`` counts exactly the window's days at most.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from nivesh_ml.features.builders._common import (
     per_user,
     per_user_matrix,
 )
+from nivesh_ml.features.definitions import PROFILE_WINDOWS_MONTHS
 
 __all__ = ["build"]
 
@@ -89,19 +93,19 @@ def _repayment(cut: Cut) -> dict[str, np.ndarray]:
     late = t.late_fee & t.debit
     month = month_index(t.ts[late], cut.as_of)
     uid = t.uid[late]
-    return {f"late_payments_{m}m": per_user(uid[month < m], cut.n) for m in (3, 6, 12)}
+    return {f"late_payments_{m}m": per_user(uid[month < m], cut.n) for m in PROFILE_WINDOWS_MONTHS}
 
 
 def _balances(cut: Cut) -> dict[str, np.ndarray]:
     """Balance statistics over 90 days, and days overdrawn in 3, 6 and 12 months."""
-    start = (cut.as_of - pd.DateOffset(months=12)).normalize()
+    start = (cut.as_of - pd.DateOffset(months=max(PROFILE_WINDOWS_MONTHS))).normalize()
     total, overdrawn = _daily_balances(cut, start)
     day_start = start.value + np.arange(total.shape[1], dtype=np.int64) * DAY_NS
     out: dict[str, np.ndarray] = {}
-    for m in (3, 6, 12):
-        since = (cut.as_of - pd.DateOffset(months=m)).normalize().value
-        out[f"overdraft_days_{m}m"] = overdrawn[:, day_start >= since].sum(axis=1)
-    recent = total[:, day_start >= (cut.as_of - pd.Timedelta(days=BALANCE_DAYS)).normalize().value]
+    for m in PROFILE_WINDOWS_MONTHS:
+        in_window = _days_since(day_start, cut.as_of - pd.DateOffset(months=m))
+        out[f"overdraft_days_{m}m"] = overdrawn[:, in_window].sum(axis=1)
+    recent = total[:, _days_since(day_start, cut.as_of - pd.Timedelta(days=BALANCE_DAYS))]
     known = ~np.isnan(recent)
     mean, std = masked_mean_std(recent, known)
     lowest = np.where(known, recent, np.inf).min(axis=1, initial=np.inf)
@@ -111,6 +115,13 @@ def _balances(cut: Cut) -> dict[str, np.ndarray]:
         balance_std_90d=std,
     )
     return out
+
+
+def _days_since(day_start: np.ndarray, since: pd.Timestamp) -> np.ndarray:
+    """The days (of the grid, all before ``as_of``) that start at or after ``since``; see the module
+    docstring. Not the day ``since`` falls in: with it a 3-month window held 93 days.
+    """
+    return np.asarray(day_start >= since.value, dtype=bool)
 
 
 def _daily_balances(cut: Cut, start: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:

@@ -11,13 +11,18 @@ of ``probability_of_default``, ``risk_band``, ``reasons`` out) and the server's 
 :meth:`CreditRiskModel.score` (one applicant's features, or a user id looked up in the online
 store): ``inplace_predict`` on one row with one thread, then the calibration map, then the
 reasons from ``pred_contribs``.
+
+Out-of-range values: features a caller sends are refused naming the feature (a SchemaError, 400
+at the server); features read from the store for a ``user_id`` are clipped to the schema's bound,
+logged as a warning and listed in the answer's ``clipped_features``, so a stored value outside
+the range (a builder's fault, never the user's) does not leave the user unscorable.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +39,16 @@ from nivesh_ml.errors import SchemaError, TrackingError
 from nivesh_ml.features.definitions import get_view
 from nivesh_ml.features.lookup import get_user_features
 from nivesh_ml.features.online import OnlineStore
+from nivesh_ml.log import get_logger
 from nivesh_ml.models.credit_risk.calibration import Calibrator
 from nivesh_ml.models.credit_risk.config import MODEL_KEY, RISK_BANDS
 from nivesh_ml.models.credit_risk.reasons import contributions, reasons_from_contributions
-from nivesh_ml.models.credit_risk.schema import FeatureSchema, FeatureSpec
+from nivesh_ml.models.credit_risk.schema import Clipped, FeatureSchema, FeatureSpec
 from nivesh_ml.tracking.loading import load_model
 
 __all__ = ["CreditRiskModel", "CreditScore", "Scorer", "load_credit_model", "signature", "typed"]
+
+log = get_logger(__name__)
 
 BOOSTER_FILE, META_FILE = "model.json", "meta.json"
 
@@ -53,6 +61,7 @@ class CreditScore:
     risk_band: str
     reasons: list[str]
     model_version: str
+    clipped_features: list[dict[str, Any]] = field(default_factory=list)  # stored values out of range
 
     def to_dict(self) -> dict[str, Any]:
         """The response body's fields."""
@@ -205,13 +214,15 @@ class CreditRiskModel(PythonModel):
         store: OnlineStore | None = None,
         with_reasons: bool = True,
     ) -> CreditScore:
-        """Score ``features``, or the online features of ``user_id`` read from ``store``."""
+        """Score ``features``, or the online features of ``user_id`` read from ``store`` (clipped)."""
         if (features is None) == (user_id is None):
             raise SchemaError("give either features or a user_id, not both or neither")
+        clipped: list[Clipped] = []
         if user_id is not None:
-            features = self.user_features(user_id, store)
+            features, clipped = self.clip_stored(self.user_features(user_id, store), user_id)
         assert features is not None  # nosec B101  # narrows for mypy; checked above
-        return self.score_one(features, with_reasons=with_reasons)
+        score = self.score_one(features, with_reasons=with_reasons)
+        return replace(score, clipped_features=[item.to_dict() for item in clipped]) if clipped else score
 
     def serve(self, request: Mapping[str, Any]) -> dict[str, Any]:
         """The model server's contract: ``{"features": ...}`` -> PD, band and reasons.
@@ -219,16 +230,41 @@ class CreditRiskModel(PythonModel):
         ``features`` is the user's online features by view (``{"user_financial_profile:v1":
         {...}}``, as the server reads them for a ``user_id``) or the inputs themselves, flat. Bad
         input raises :class:`~nivesh_ml.errors.SchemaError` (a ``DataError``), naming the feature.
+        With a ``user_id`` the server read the features from the store: numbers out of range are
+        clipped instead and listed in ``clipped_features`` (see the module docstring).
         """
         features = request.get("features")
         if not isinstance(features, Mapping) or not features:
             raise SchemaError("'features' must be an object holding the model's inputs")
-        score = self.score_one(self._inputs(features))
-        return {
+        row: Mapping[str, Any] = self._inputs(features)
+        clipped: list[Clipped] = []
+        user_id = request.get("user_id")
+        if user_id is not None:
+            row, clipped = self.clip_stored(row, str(user_id))
+        score = self.score_one(row)
+        answer: dict[str, Any] = {
             "probability_of_default": score.probability_of_default,
             "risk_band": score.risk_band,
             "reasons": score.reasons,
         }
+        if clipped:
+            answer["clipped_features"] = [item.to_dict() for item in clipped]
+        return answer
+
+    def clip_stored(self, row: Mapping[str, Any], user_id: str) -> tuple[dict[str, Any], list[Clipped]]:
+        """Stored features with out-of-range numbers clipped to the schema's bounds, logged."""
+        checked, clipped = self.scorer.schema.clip_row(row)
+        if clipped:
+            log.warning(
+                "stored features out of range: clipped to the schema's bounds",
+                extra={
+                    "model": MODEL_KEY,
+                    "version": self.model_version,
+                    "user_id": user_id,
+                    "clipped": [item.to_dict() for item in clipped],
+                },
+            )
+        return checked, clipped
 
     def _inputs(self, features: Mapping[str, Any]) -> Mapping[str, Any]:
         """The model's own view's row out of features filed by view; flat features as they are."""

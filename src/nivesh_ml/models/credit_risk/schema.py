@@ -2,7 +2,10 @@
 
 Every call validates against the schema: :meth:`FeatureSchema.validate_row` for one applicant (the
 server's hot path) and :meth:`FeatureSchema.validate_frame` for a file; a bad value raises
-:class:`~nivesh_ml.errors.SchemaError` naming the feature (the server maps it to 422).
+:class:`~nivesh_ml.errors.SchemaError` naming the feature (the server maps it to 422). Features
+read from the store rather than sent by a caller go through :meth:`FeatureSchema.clip_row` first:
+a number outside its range there is our data's fault, not the applicant's, so it is clipped to the
+bound and reported (:class:`Clipped`) instead of leaving the user unscorable.
 
 The Nivesh model reads the ``user_financial_profile`` view: behaviour only. Gender is not in the
 view; **age and city tier are not model inputs** either, although the synthetic data's latent
@@ -25,9 +28,9 @@ import numpy as np
 import pandas as pd
 
 from nivesh_ml.errors import SchemaError
-from nivesh_ml.features.definitions import get_view
+from nivesh_ml.features.definitions import PROFILE_WINDOWS_MONTHS, get_view, window_days
 
-__all__ = ["NIVESH_SCHEMA", "FeatureSchema", "FeatureSpec", "Kind"]
+__all__ = ["NIVESH_SCHEMA", "Clipped", "FeatureSchema", "FeatureSpec", "Kind"]
 
 Kind = Literal["number", "count", "flag", "category"]
 
@@ -76,6 +79,15 @@ class FeatureSpec:
             )
         return number
 
+    def clip(self, value: Any) -> float | None:
+        """The bound nearest ``value`` if it is a number outside the range; None for anything else."""
+        if self.kind not in ("number", "count") or isinstance(value, bool | np.bool_):
+            return None
+        if not isinstance(value, numbers.Real) or math.isnan(float(value)):
+            return None
+        number = float(value)
+        return None if self.low <= number <= self.high else min(max(number, self.low), self.high)
+
     def _flag(self, value: Any) -> float:
         if isinstance(value, bool | np.bool_):
             return float(value)
@@ -87,6 +99,19 @@ class FeatureSpec:
     def encoded(self) -> list[str]:
         """Its columns in the model's matrix: itself, or one per category (``name=code``)."""
         return [f"{self.name}={code}" for code in self.categories] if self.kind == "category" else [self.name]
+
+
+@dataclass(frozen=True)
+class Clipped:
+    """A stored feature's value outside its range, and the bound the model read instead."""
+
+    feature: str
+    value: float
+    used: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able description, for the response and the log."""
+        return asdict(self)
 
 
 class FeatureSchema:
@@ -137,6 +162,21 @@ class FeatureSchema:
             values.append(value)
             self._put(matrix, position, spec, value)
         return matrix, values
+
+    def clip_row(self, row: Mapping[str, Any]) -> tuple[dict[str, Any], list[Clipped]]:
+        """``row`` with each number outside its range replaced by the bound, and what was replaced.
+
+        Only for features read from the store: a caller's own values are validated, never clipped.
+        Anything else wrong (a missing value, a word for a number) is left for :meth:`validate_row`.
+        """
+        clipped: list[Clipped] = []
+        out = dict(row)
+        for spec in self.features:
+            bound = spec.clip(row.get(spec.name))
+            if bound is not None:
+                clipped.append(Clipped(spec.name, float(row[spec.name]), bound))
+                out[spec.name] = bound
+        return out, clipped
 
     def _put(self, matrix: np.ndarray, position: int, spec: FeatureSpec, value: float | str) -> None:
         start = self._offsets[position]
@@ -257,7 +297,7 @@ def _nivesh_specs() -> list[FeatureSpec]:
     def spec(name: str, kind: Kind, low: float, high: float, **extra: Any) -> FeatureSpec:
         return FeatureSpec(name, kind, described[name], low, high, **extra)
 
-    windows = {3: 92, 6: 184, 12: 366}
+    windows = {m: window_days(m) for m in PROFILE_WINDOWS_MONTHS}  # the builder's windows: 92, 184, 366
     return [
         spec("history_months", "count", 0, 6),
         spec("monthly_income", "number", 0, _MONEY, nullable=True, monotone=-1),
