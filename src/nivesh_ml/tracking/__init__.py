@@ -6,4 +6,5 @@
   aliases ``champion`` / ``challenger``, promote, rollback, list.
 - :mod:`~nivesh_ml.tracking.mirror`: alias moves mirrored into the app DB.
 - :mod:`~nivesh_ml.tracking.loading`: ``load_model(settings, model, alias)`` for serving.
+- :mod:`~nivesh_ml.tracking.relocation`: a copied home's stored locations moved to where it is now.
 """

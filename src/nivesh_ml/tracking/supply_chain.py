@@ -8,7 +8,9 @@ pickle names. So before anything is unpickled, :func:`verified_model_path` check
 
 1. **Location.** The version's artefacts (``get_model_version_download_uri``) lie under the artefact
    location of the model's experiment ``nivesh/<model>`` in the configured tracking store; in the
-   embedded store that location itself lies under ``<home>/mlflow``. Anything else is refused.
+   embedded store that location itself lies under ``<home>/mlflow``. Anything else is refused. (A
+   home copied elsewhere passes: opening its store moved the locations inside the old home to the
+   same places in this one, and nothing else; see :mod:`~nivesh_ml.tracking.relocation`.)
 2. **Trusted types.** Each ``*.pkl`` / ``*.pickle`` file is read opcode by opcode (``pickletools``:
    nothing is executed) and every global it would import must be in :data:`TRUSTED_GLOBALS` or a
    model class of ``nivesh_ml`` (a ``PythonModel`` subclass, a dataclass or an enum), so functions
@@ -128,7 +130,9 @@ def check_location(settings: Settings, model: str, version: str) -> str:
     root = str(experiment.artifact_location)
     if not settings.mlflow_tracking_uri and not _within(root, settings.mlflow_dir.resolve().as_uri()):
         raise UntrustedModelError(
-            f"experiment nivesh/{model} keeps artefacts at {root}, outside the registry {settings.mlflow_dir}"
+            f"experiment nivesh/{model} keeps artefacts at {root}, outside the registry "
+            f"{settings.mlflow_dir} (a copied home is moved when its store is first opened writable: "
+            "see the deployment runbook)"
         )
     uri = str(mlflow_client.get_model_version_download_uri(name, version))
     if not _within(uri, root):
