@@ -203,6 +203,21 @@ def _drift_rows() -> Rows:
     ]
 
 
+def _pii_rows() -> Rows:
+    from pii_peer import bench_pii_peer
+
+    f = bench_pii_peer()
+    return [
+        [
+            name,
+            f"{f['positives']} / {f['negatives']}",
+            *(f"{d[figure]:.3f}" for figure in ("precision", "recall", "f1")),
+            f"{d['us_per_text']:,.0f}",
+        ]
+        for name, d in f["detectors"].items()
+    ]
+
+
 BENCHES: dict[str, Callable[[], Rows]] = {
     "generator": _generator_rows,
     "online": _online_rows,
@@ -228,6 +243,7 @@ BENCHES: dict[str, Callable[[], Rows]] = {
     "assistant": _assistant_rows,
     "server": _server_rows,
     "drift": _drift_rows,
+    "pii": _pii_rows,
 }
 
 

@@ -15,6 +15,7 @@ router = APIRouter(prefix="/assistant", tags=["assistant"])
 
 @router.post("/chat", responses=PREDICT_ERRORS)
 def chat(body: ChatRequest, state: StateDep, _key: PredictKey) -> ChatResponse:
-    """The assistant's reply to a conversation; PII in the messages is masked before the LLM sees it."""
+    """The assistant's reply to a conversation; PII is masked in the messages and in the reply."""
     messages = [{"role": message.role, "content": redact(message.content)} for message in body.messages]
-    return predict(state, "assistant", {"messages": messages}, ChatResponse)
+    answer = predict(state, "assistant", {"messages": messages}, ChatResponse)
+    return answer.model_copy(update={"reply": redact(answer.reply)})  # a model may repeat PII
