@@ -136,6 +136,18 @@ class Settings(BaseSettings):
     api_key_cache_ttl_s: float = Field(
         10.0, ge=0, description="How long a checked API key is trusted before the DB is asked again."
     )
+    api_key_stale_ttl_s: float = Field(
+        3600.0,
+        ge=0,
+        description="How long after the app DB last accepted a key it keeps working while the DB "
+        "cannot be reached (0: unknown to a DB outage, every DB key is then answered 503).",
+    )
+    api_key_lookup_timeout_s: float = Field(
+        2.0, gt=0, description="Longest wait for the app DB to check an API key before answering 503."
+    )
+    auth_failures_per_minute: int = Field(
+        10, ge=1, description="Refused API keys a client address may send per minute before it gets 429."
+    )
     shadow_queue_size: int = Field(
         64, ge=1, description="Shadow scorings waiting; beyond it they are dropped (and counted)."
     )

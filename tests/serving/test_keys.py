@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
+import time
 import uuid
+from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 
 from nivesh_ml.config import Settings
 from nivesh_ml.db import session_scope
 from nivesh_ml.db.app import app_engine
 from nivesh_ml.db.models import ApiKey
-from nivesh_ml.errors import DataError
+from nivesh_ml.errors import DatabaseError, DataError
 from nivesh_ml.serving import create_key, list_keys, revoke_key
-from nivesh_ml.serving.errors import AuthError, ForbiddenError
-from nivesh_ml.serving.keys import KeyChecker
+from nivesh_ml.serving.errors import AuthError, ForbiddenError, RateLimitedError, status_for
+from nivesh_ml.serving.keys import KEYS_UNAVAILABLE, KeyChecker
 
-from .conftest import FAST, MakeClient
+from .conftest import FAST, STATIC_KEY, MakeClient
 
 
 def _name() -> str:
@@ -157,3 +161,129 @@ def test_auth_failures_are_counted(served_settings: Settings, make_client: MakeC
     client.post("/predict/intent", json={"query": "hi"})
     metrics = client.get("/metrics").text
     assert 'nivesh_auth_failures_total{reason="AuthError"} 1.0' in metrics
+
+
+# --- the app DB away, and floods of made-up keys -------------------------------------------------
+
+
+def _bogus_key() -> str:
+    return f"nvk_{secrets.token_hex(4)}_{secrets.token_urlsafe(32)}"
+
+
+class _Outage:
+    """An engine factory for a KeyChecker whose app DB can be taken away (connection refused)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings, self.down = settings, False
+
+    def __call__(self) -> Engine:
+        if self.down:
+            raise DatabaseError("cannot connect to the app database at postgresql://x@127.0.0.1:1/x")
+        return app_engine(self.settings)
+
+
+def _until_refused(checker: KeyChecker, key: str) -> AuthError:
+    """Ask until the DB is asked again (after the pause that follows a failed lookup)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            checker.authenticate(key)
+        except AuthError as error:
+            return error
+        time.sleep(0.05)
+    pytest.fail("the key was never refused")
+
+
+def test_a_db_outage_keeps_known_keys_working_and_answers_unknown_ones_503(
+    served_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    name, outage = _name(), _Outage(served_settings)
+    key, never_seen = create_key(served_settings, name), create_key(served_settings, _name())
+    checker = KeyChecker(served_settings, cache_ttl_s=0, engine=outage)  # no cache: every check asks
+    assert checker.authenticate(key).name == name
+    outage.down = True
+    with caplog.at_level(logging.WARNING, logger="nivesh_ml.serving.keys"):
+        for _ in range(5):
+            assert checker.authenticate(key).name == name  # the last known-good decision
+            with pytest.raises(DatabaseError, match=KEYS_UNAVAILABLE) as refused:
+                checker.authenticate(never_seen)
+            assert status_for(refused.value) == 503
+            assert vars(refused.value)["headers"] == {"Retry-After": "5"}
+            assert checker.authenticate(STATIC_KEY).name == "static-0"  # static keys need no DB
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [
+        f"{KEYS_UNAVAILABLE} (cannot connect to the app database at postgresql://x@127.0.0.1:1/x): "
+        "keys it accepted in the last 3600 s keep working, others are answered 503"
+    ]  # one line per outage, no traceback
+    revoke_key(served_settings, name)  # revoked while this server cannot see it
+    assert checker.authenticate(key).name == name  # the documented bound: until the DB answers
+    outage.down = False
+    assert _until_refused(checker, key).args == ("this API key has been revoked",)
+    assert checker.authenticate(never_seen).scopes == frozenset({"predict"})
+
+
+def test_without_a_stale_ttl_an_outage_answers_every_db_key_503(served_settings: Settings) -> None:
+    outage = _Outage(served_settings)
+    settings = served_settings.model_copy(update={"api_key_stale_ttl_s": 0.0})
+    checker = KeyChecker(settings, cache_ttl_s=0, engine=outage)
+    key = create_key(served_settings, _name())
+    checker.authenticate(key)
+    outage.down = True
+    with pytest.raises(DatabaseError, match=KEYS_UNAVAILABLE):
+        checker.authenticate(key)
+
+
+def _lookups(settings: Settings) -> Iterator[list[str]]:
+    engine, seen = app_engine(settings), []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "FROM api_key" in statement:
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    yield seen
+    event.remove(engine, "before_cursor_execute", count)
+
+
+@pytest.fixture
+def lookups(served_settings: Settings) -> Iterator[list[str]]:
+    """The key lookups the app DB answers while the test runs."""
+    yield from _lookups(served_settings)
+
+
+def test_a_thousand_made_up_keys_cost_a_handful_of_lookups(
+    served_settings: Settings, lookups: list[str]
+) -> None:
+    checker = KeyChecker(served_settings, cache_ttl_s=10)
+    limit = served_settings.auth_failures_per_minute
+    outcomes: dict[str, int] = {}
+    for _ in range(1_000):
+        try:
+            checker.authenticate(_bogus_key(), client="203.0.113.7")
+        except (AuthError, RateLimitedError) as error:
+            outcomes[type(error).__name__] = outcomes.get(type(error).__name__, 0) + 1
+            retry = error.headers.get("Retry-After") if isinstance(error, RateLimitedError) else None
+            assert retry is None or 0 < int(retry) <= 60
+    assert outcomes == {"AuthError": limit, "RateLimitedError": 1_000 - limit}
+    assert len(lookups) == limit
+    # the same refused key again costs nothing; another address is not throttled
+    repeated = _bogus_key()
+    for _ in range(50):
+        with pytest.raises(AuthError):
+            checker.authenticate(repeated, client="198.51.100.1")
+    assert len(lookups) == limit + 1
+
+
+def test_a_flood_of_made_up_keys_over_http_is_answered_429(
+    served_settings: Settings, make_client: MakeClient, lookups: list[str]
+) -> None:
+    client = make_client(served_settings, key=None)
+    statuses = [
+        client.post("/predict/intent", json={"query": "hi"}, headers={"X-API-Key": _bogus_key()}).status_code
+        for _ in range(100)
+    ]
+    limit = served_settings.auth_failures_per_minute
+    assert statuses == [401] * limit + [429] * (100 - limit)
+    refused = client.get("/models", headers={"X-API-Key": _bogus_key()})  # the GET path, in deps.py
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    assert len(lookups) == limit

@@ -2,6 +2,7 @@
 
 ``PredictKey``, ``AdminKey`` and ``AnyKey`` authenticate the ``X-API-Key`` header, check the
 scope, count the request against the key's rate limit and set the ``X-RateLimit-*`` headers.
+A key only the app DB could check while the DB is unreachable is a 503 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from anyio import to_thread
 from fastapi import Depends, Request, Response, Security
 from fastapi.security import APIKeyHeader
 
-from nivesh_ml.serving.errors import AuthError, ForbiddenError, ModelUnavailableError
+from nivesh_ml.serving.errors import AuthError, ForbiddenError, ModelUnavailableError, RateLimitedError
 from nivesh_ml.serving.guard import PRINCIPAL
 from nivesh_ml.serving.keys import Principal
 from nivesh_ml.serving.state import ServerState
@@ -53,9 +54,10 @@ def _key_with(scope: str | None) -> Callable[..., Awaitable[Principal]]:
             # a POST's key was already checked by the guard (serving/guard.py), before its body
             principal = getattr(request.state, PRINCIPAL, None) or state.keys.without_db(key)
             if principal is None:
-                principal = await to_thread.run_sync(state.keys.with_db, key)
+                client = request.client.host if request.client else None
+                principal = await to_thread.run_sync(partial(state.keys.with_db, key, client))
             state.keys.authorize(principal, scope)
-        except (AuthError, ForbiddenError) as error:
+        except (AuthError, ForbiddenError, RateLimitedError) as error:
             state.metrics.auth_failures.labels(type(error).__name__).inc()
             raise
         hit = partial(state.limiter.hit, principal.key_id, principal.name)

@@ -6,6 +6,8 @@ A pure ASGI middleware in front of the routes:
   ``Content-Length``, or, for a chunked body, as soon as the bytes received pass the cap).
 - **Key**: a ``POST`` must carry an ``X-API-Key`` the server accepts, checked before its body is
   parsed (401 otherwise), so a caller without a key learns nothing from our validation errors.
+  A client address sending too many refused keys gets 429; a key only the app DB could check
+  while the DB is unreachable gets 503 with ``Retry-After`` (``serving/keys.py``).
   The accepted principal is handed to the routes' dependencies (``serving/deps.py``) in the
   request state, so the key is checked once; scopes and rate limits stay with them.
 """
@@ -13,11 +15,13 @@ A pure ASGI middleware in front of the routes:
 from __future__ import annotations
 
 import json
+from functools import partial
 
 from anyio import to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from nivesh_ml.serving.errors import AuthError, error_body
+from nivesh_ml.errors import DatabaseError
+from nivesh_ml.serving.errors import AuthError, RateLimitedError, error_body, status_for
 from nivesh_ml.serving.state import ServerState
 
 __all__ = ["MAX_BODY_BYTES", "PRINCIPAL", "RequestGuard"]
@@ -44,7 +48,7 @@ class RequestGuard:
             return
         refusal = await _refuse_key(scope, headers.get("x-api-key"))
         if refusal is not None:
-            await _answer(send, 401, refusal, {"WWW-Authenticate": "APIKey"})
+            await _answer(send, status_for(refusal), str(refusal), getattr(refusal, "headers", None))
             return
         await self.app(scope, self._capped(receive, send), send)
 
@@ -65,7 +69,7 @@ class RequestGuard:
         return capped
 
 
-async def _refuse_key(scope: Scope, key: str | None) -> str | None:
+async def _refuse_key(scope: Scope, key: str | None) -> AuthError | RateLimitedError | DatabaseError | None:
     """Why the key is refused, or None when it is accepted (or the server is still starting)."""
     app = scope.get("app")
     state = getattr(getattr(app, "state", None), "nivesh", None)
@@ -74,10 +78,13 @@ async def _refuse_key(scope: Scope, key: str | None) -> str | None:
     try:
         principal = state.keys.without_db(key)
         if principal is None:
-            principal = await to_thread.run_sync(state.keys.with_db, key)
-    except AuthError as error:
+            client = scope["client"][0] if scope.get("client") else None
+            principal = await to_thread.run_sync(partial(state.keys.with_db, key, client))
+    except (AuthError, RateLimitedError) as error:
         state.metrics.auth_failures.labels(type(error).__name__).inc()
-        return str(error)
+        return error
+    except DatabaseError as error:  # the app DB is away and the key is not known: 503, logged by keys.py
+        return error
     scope.setdefault("state", {})[PRINCIPAL] = principal  # request.state.<PRINCIPAL> in the routes
     return None
 

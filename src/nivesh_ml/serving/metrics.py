@@ -108,8 +108,14 @@ class ServerMetrics:
         self.predlog_records = Counter(
             "nivesh_predlog_records",
             "Prediction-log records by what happened to them: written, spilled (app DB failed), "
-            "overflow (queue full, spilled), replayed (from the spill file), lost (spill failed too).",
+            "overflow (queue full, spilled), replayed (from the spill file), quarantined (the DB "
+            "refused the row's content; set aside in spill/quarantine.jsonl), lost (spill failed too).",
             ["result"],
+            registry=registry,
+        )
+        self.predlog_spill_waiting = Gauge(
+            "nivesh_predlog_spill_waiting",
+            "Prediction-log records waiting in spill files to be replayed into the app DB.",
             registry=registry,
         )
         self.predlog_write_failures = Counter(

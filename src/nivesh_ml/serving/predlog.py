@@ -4,10 +4,20 @@ A request hands a :class:`PredictionRecord` to :meth:`PredictionLog.submit`, whi
 the record joins a bounded queue that one writer thread drains in batches (one transaction each).
 Nothing is dropped silently:
 
-- the app DB refuses a batch (down, locked, migrating): the batch is appended to a JSONL spill
-  file under ``<home>/spill`` and replayed into the DB once it answers again;
+- the app DB cannot take a batch (down, locked, migrating, frozen): the batch is appended to a
+  JSONL spill file under ``<home>/spill`` (``predictions.jsonl``) and replayed into the DB once
+  it answers again;
+- the app DB refuses a batch for its *content* (a data-type or integrity error): the batch is
+  halved until the bad rows stand alone; each is set aside in ``<home>/spill/quarantine.jsonl``
+  with the reason, and the rest of the batch is written. The same holds on replay, so one bad
+  row never holds back its batch or the spills after it;
 - the queue is full (the DB is slow for a long while): the record goes straight to the spill file;
 - the spill file cannot be written either: the records are counted as ``lost`` and logged.
+
+Rows are made JSON-safe before they are written anywhere (:func:`~nivesh_ml.serving.spill.json_safe`:
+NaN and infinities become the strings ``"NaN"``/``"Infinity"``/``"-Infinity"``, NUL characters
+are removed, before PII redaction, so a NUL cannot split a phone number past the redactor). The
+request schemas refuse NaN at the door, but a model output or an online feature can carry one.
 
 Replays are idempotent (rows already in the DB are skipped), so a replay cut short is simply run
 again. Input and output are PII-redacted before they are written anywhere, spill file included.
@@ -16,20 +26,18 @@ On shutdown :meth:`PredictionLog.close` writes what is queued (or spills it).
 
 from __future__ import annotations
 
-import json
-import os
 import queue
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, exc, insert, select
 from sqlalchemy.orm import Session
 
 from nivesh_ml.config import Settings
@@ -39,12 +47,11 @@ from nivesh_ml.log import get_logger
 from nivesh_ml.pii import redact_obj
 from nivesh_ml.serving.config import ServingConfig
 from nivesh_ml.serving.metrics import ServerMetrics
+from nivesh_ml.serving.spill import Row, SpillFiles, finite, json_safe
 
 __all__ = ["PredictionLog", "PredictionRecord"]
 
 log = get_logger(__name__)
-
-Row = dict[str, Any]  # a redacted, JSON-able record: what the DB and the spill file receive
 
 
 @dataclass(frozen=True)
@@ -63,19 +70,29 @@ class PredictionRecord:
     confidence: float | None = None
 
     def row(self) -> Row:
-        """The redacted, JSON-able form written to the DB or the spill file."""
+        """The JSON-safe, redacted form written to the DB or the spill file."""
         return {
             "id": str(self.prediction_id),
             "model_key": self.model_key,
             "model_name": self.model_name,
             "version": self.version,
-            "user_id": self.user_id,
-            "input_data": redact_obj(dict(self.input_data)),
-            "prediction": redact_obj(dict(self.prediction)),
-            "confidence": self.confidence,
+            "user_id": json_safe(self.user_id),
+            "input_data": redact_obj(json_safe(dict(self.input_data))),
+            "prediction": redact_obj(json_safe(dict(self.prediction))),
+            "confidence": finite(self.confidence),
             "latency_ms": self.latency_ms,
             "created_at": self.created_at.isoformat(),
         }
+
+
+@dataclass
+class _Outcome:
+    """What became of rows handed to the DB: written, quarantined, or left (the DB went away)."""
+
+    written: int = 0
+    quarantined: int = 0
+    left: list[Row] = field(default_factory=list)
+    error: Exception | None = None  # why ``left`` was not written
 
 
 class PredictionLog:
@@ -89,8 +106,8 @@ class PredictionLog:
         *,
         engine: Callable[[], Engine] | None = None,
     ) -> None:
-        self.spill_path = config.spill_path(settings)
-        self._replay_path = self.spill_path.with_suffix(".replaying.jsonl")
+        self.files = SpillFiles(config.spill_path(settings))
+        self.spill_path = self.files.spill_path
         self._engine = engine or (lambda: app_engine(settings))
         self._config = config
         self._metrics = metrics
@@ -98,13 +115,14 @@ class PredictionLog:
         self._queue: queue.Queue[PredictionRecord | None] = queue.Queue(maxsize=config.predlog_queue_size)
         self._pending = 0
         self._idle = threading.Condition()
-        self._spill_lock = threading.Lock()
         self._replay_lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._model_ids: dict[tuple[str, str], uuid.UUID] = {}
         self._next_replay = 0.0
+        self._db_away = False  # logged once per outage, not once per batch
         metrics.predlog_depth.set_function(self._queue.qsize)
+        metrics.predlog_spill_waiting.set_function(self.files.waiting)
 
     # --- the request side ------------------------------------------------------------------
 
@@ -182,22 +200,30 @@ class PredictionLog:
         return batch
 
     def _write(self, batch: list[PredictionRecord]) -> None:
-        rows = [record.row() for record in batch]
         try:
-            written = self._insert(rows, skip_existing=False)
-            self._metrics.predlog_records.labels("written").inc(written)
-        except Exception as error:  # the writer must outlive any DB failure: spill, replay later
-            self._metrics.predlog_write_failures.inc()
+            outcome = self._store([record.row() for record in batch], skip_existing=False)
+            self._metrics.predlog_records.labels("written").inc(outcome.written)
+            if outcome.error is not None:  # the writer must outlive any DB failure: spill, replay later
+                self._metrics.predlog_write_failures.inc()
+                self._note_db_away(outcome.error, len(outcome.left))
+                self._spill(outcome.left, "spilled")
+                self._next_replay = time.monotonic() + self._config.predlog_replay_interval_s
+            elif self._db_away:
+                self._db_away = False
+                log.info("the app DB takes predictions again; spilled ones are replayed")
+        finally:
+            self._done(len(batch))
+
+    def _note_db_away(self, error: Exception, count: int) -> None:
+        if not self._db_away:
+            self._db_away = True
             log.warning(
-                "app DB refused %d predictions (%s); spilled to %s",
-                len(rows),
+                "app DB cannot take predictions (%s); spilling them to %s until it answers",
                 _reason(error),
                 self.spill_path,
             )
-            self._spill(rows, "spilled")
-            self._next_replay = time.monotonic() + self._config.predlog_replay_interval_s
-        finally:
-            self._done(len(batch))
+        else:
+            log.debug("app DB still away (%s); spilled %d predictions", _reason(error), count)
 
     def _done(self, count: int) -> None:
         with self._idle:
@@ -206,6 +232,33 @@ class PredictionLog:
                 self._idle.notify_all()
 
     # --- the database ----------------------------------------------------------------------
+
+    def _store(self, rows: list[Row], *, skip_existing: bool) -> _Outcome:
+        """Insert ``rows``, quarantining the ones the DB refuses for their content.
+
+        A part refused for its data is halved (and retried skipping rows already there) until
+        each bad row stands alone; the first failure of another kind (the DB is away) stops it,
+        and what is not written yet is returned in ``left``.
+        """
+        outcome, parts = _Outcome(), [rows]
+        while parts:
+            part = parts.pop()
+            try:
+                outcome.written += self._insert(part, skip_existing=skip_existing)
+            except Exception as error:  # sorted below: a bad row, or the DB itself
+                if not _row_fault(error):
+                    outcome.left = [row for rest in (part, *reversed(parts)) for row in rest]
+                    outcome.error = error
+                    return outcome
+                self._model_ids.clear()  # an integrity error may name a registration that is gone
+                skip_existing = True
+                if len(part) == 1:
+                    self._quarantine(part[0], _reason(error))
+                    outcome.quarantined += 1
+                else:
+                    half = len(part) // 2
+                    parts += [part[half:], part[:half]]
+        return outcome
 
     def _insert(self, rows: list[Row], *, skip_existing: bool) -> int:
         found: dict[tuple[str, str], uuid.UUID] = {}
@@ -238,21 +291,30 @@ class PredictionLog:
         )
         return registered.id
 
-    # --- spill and replay ------------------------------------------------------------------
+    # --- spill, quarantine and replay ------------------------------------------------------
 
     def _spill(self, rows: list[Row], result: str) -> None:
+        if not rows:
+            return
         try:
-            with self._spill_lock:
-                self.spill_path.parent.mkdir(parents=True, exist_ok=True)
-                with self.spill_path.open("a", encoding="utf-8") as out:
-                    out.writelines(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows)
-                    out.flush()
-                    os.fsync(out.fileno())
+            self.files.append(rows)
         except OSError as error:
             self._metrics.predlog_records.labels("lost").inc(len(rows))
             log.error("lost %d predictions: cannot spill to %s: %s", len(rows), self.spill_path, error)
             return
         self._metrics.predlog_records.labels(result).inc(len(rows))
+
+    def _quarantine(self, row: Row, reason: str) -> None:
+        try:
+            self.files.quarantine(row, reason)
+        except OSError as error:
+            self._metrics.predlog_records.labels("lost").inc()
+            log.error("lost prediction %s: cannot quarantine it: %s", row.get("id"), error)
+            return
+        self._metrics.predlog_records.labels("quarantined").inc()
+        log.warning(
+            "prediction %s set aside in %s: %s", row.get("id", "?"), self.files.quarantine_path, reason
+        )
 
     def _try_replay(self) -> None:
         self._next_replay = time.monotonic() + self._config.predlog_replay_interval_s
@@ -264,42 +326,43 @@ class PredictionLog:
     def replay(self) -> int:
         """Write the spilled records into the DB (skipping any already there); returns rows written.
 
-        Raises whatever the DB raises; the spill stays on disk for the next try.
+        Rows the DB refuses for their content are quarantined and the replay goes on. Raises
+        what the DB raises when it is away; what is left of the file stays on disk for the next try.
         """
         written = 0
         with self._replay_lock:
-            while (source := self._claim_spill()) is not None:
-                rows, size = self._read_spill(source), self._config.predlog_batch_size
-                for start in range(0, len(rows), size):
-                    inserted = self._insert(rows[start : start + size], skip_existing=True)
-                    self._metrics.predlog_records.labels("replayed").inc(inserted)
-                    written += inserted
-                source.unlink()
+            while (source := self.files.claim()) is not None:
+                written += self._replay_file(source)
         if written:
             log.info("replayed %d spilled predictions into the app DB", written)
         return written
 
-    def _claim_spill(self) -> Path | None:
-        # A replay cut short left its file: finish it before taking the next spill.
-        if self._replay_path.exists():
-            return self._replay_path
-        with self._spill_lock:
-            if not self.spill_path.exists():
-                return None
-            self.spill_path.replace(self._replay_path)
-        return self._replay_path
+    def _replay_file(self, source: Path) -> int:
+        rows, unreadable = self.files.read(source)
+        for line in unreadable:  # a line cut by a crash mid-write: kept for a person to look at
+            self._quarantine({"unreadable_line": line}, f"line of {source.name} is not a JSON object")
+        rows = [json_safe(row) for row in rows]  # spills of older versions may hold NaN
+        written, size = 0, self._config.predlog_batch_size
+        for start in range(0, len(rows), size):
+            outcome = self._store(rows[start : start + size], skip_existing=True)
+            self._metrics.predlog_records.labels("replayed").inc(outcome.written)
+            written += outcome.written
+            if outcome.error is not None:
+                if unreadable or written or outcome.quarantined:  # else the file on disk is still right
+                    self.files.rewrite(source, outcome.left + rows[start + size :])
+                raise outcome.error
+        self.files.finish(source)
+        return written
 
-    def _read_spill(self, path: Path) -> list[Row]:
-        rows: list[Row] = []
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:  # a line cut by a crash mid-write
-                self._metrics.predlog_records.labels("lost").inc()
-                log.error("skipping unreadable line %d of %s", number, path)
-        return rows
+
+def _row_fault(error: Exception) -> bool:
+    """Whether the DB refused the rows for their content (not because it is away)."""
+    if isinstance(error, exc.DataError | exc.IntegrityError):
+        return True
+    if isinstance(error, exc.DBAPIError):  # operational, programming, interface: the DB, not the row
+        return False
+    # a value the driver could not bind, or a row that is not even well formed
+    return isinstance(error, exc.StatementError | ValueError | TypeError | KeyError)
 
 
 def _drain(source: queue.Queue[PredictionRecord | None]) -> Iterator[PredictionRecord]:
