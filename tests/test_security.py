@@ -176,8 +176,9 @@ def test_api3_every_request_body_refuses_unknown_fields(settings: Settings) -> N
     assert lax == OPEN_TO_EXTRA_FIELDS
 
 
-# Request fields whose size no schema bounds (model-specific JSON). Open finding API4-2 in SECURITY.md.
-UNBOUNDED = {("FeedbackRequest", "actual"), ("CreditRiskRequest", "features")}
+# Request fields whose size no schema bounds (any JSON: a feedback outcome). Finding API4-2 in SECURITY.md;
+# credit-risk features are typed and bounded since issue 16.
+UNBOUNDED = {("FeedbackRequest", "actual")}
 
 
 def test_api4_every_request_field_is_bounded(settings: Settings) -> None:

@@ -154,6 +154,15 @@ class Settings(BaseSettings):
     shutdown_flush_timeout_s: float = Field(
         10.0, gt=0, description="Longest wait for the prediction log to flush on shutdown."
     )
+    route_limits: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="Per-route overrides of concurrency, queue and timeout_s (JSON), e.g. "
+        '{"assistant": {"concurrency": 1, "timeout_s": 20}}; unset routes keep the defaults.',
+    )
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="Longest a client may take to send a request's headers."
+    )
+    body_timeout_s: float = Field(10.0, gt=0, description="Longest a client may take to send a request body.")
 
     # Base models (a local Hugging Face checkpoint folder; empty: the packaged default weights)
     intent_base_model: str = Field(

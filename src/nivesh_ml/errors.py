@@ -11,6 +11,7 @@ The hierarchy::
     ├── DatabaseError                the app database cannot be reached or migrated
     ├── FeatureStoreError            the feature store cannot answer
     │   └── OnlineStoreUnavailable   the online store's server (Redis) or file cannot be reached in time
+    ├── RequestCancelled             work stopped because its request was cancelled (client gone, timeout)
     └── TrackingError                MLflow cannot record or answer
         ├── ModelNotFoundError       no registered version answers to that name and alias
         └── PromotionRefused         the promotion gate (or a manual promote/rollback) said no
@@ -32,6 +33,7 @@ __all__ = [
     "NiveshError",
     "OnlineStoreUnavailable",
     "PromotionRefused",
+    "RequestCancelled",
     "SchemaError",
     "TrackingError",
 ]
@@ -71,6 +73,10 @@ class FeatureStoreError(NiveshError):
 
 class OnlineStoreUnavailable(FeatureStoreError):  # noqa: N818 (reads better than ...Error at call sites)
     """The online store's server or file cannot be reached within its timeout."""
+
+
+class RequestCancelled(NiveshError):  # noqa: N818 (an outcome, not a fault)
+    """Work stopped early because its request was cancelled (the client left, or time ran out)."""
 
 
 class TrackingError(NiveshError):

@@ -92,7 +92,7 @@ def _send_pii(url: str) -> list[str]:
         ("/predict/intent", {"query": TEXT}),
         ("/predict/ner", {"text": TEXT}),
         ("/predict/anomaly", {"transaction": txn}),
-        ("/predict/credit-risk", {"features": {"note": TEXT, "phone": 9876543210}}),
+        ("/predict/credit-risk", {"user_id": USERS[0]}),
         ("/predict/spending", {"user_id": USERS[1], "horizon_months": 2}),
         ("/assistant/chat", {"messages": [{"role": "user", "content": TEXT}]}),
     ]

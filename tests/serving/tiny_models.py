@@ -2,8 +2,10 @@
 
 Requests steer them: a text (query, text, last message, merchant) of ``boom ...`` raises a
 RuntimeError quoting the input (a model fault, with PII in its message), ``bad`` raises
-DataError (input the model cannot serve), ``shape`` answers outside the API. Every answer says
-which tag of model served it and which feature views it was given.
+DataError (input the model cannot serve), ``shape`` answers outside the API, ``wait:PATH``
+computes until the file PATH exists, or until its request is cancelled (then it writes
+``PATH.cancelled`` and stops). Every answer says which tag of model served it and which
+feature views it was given.
 
 They are pickled by value (cloudpickle), so a server in another process can load them.
 """
@@ -11,7 +13,9 @@ They are pickled by value (cloudpickle), so a server in another process can load
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import cloudpickle
@@ -19,8 +23,9 @@ import pandas as pd
 from mlflow.models import infer_signature
 from mlflow.pyfunc.model import PythonModel
 
+from nivesh_ml.cancel import current_token
 from nivesh_ml.config import Settings
-from nivesh_ml.errors import DataError
+from nivesh_ml.errors import DataError, RequestCancelled
 from nivesh_ml.tracking.registry import apply_gate
 from nivesh_ml.tracking.runs import start_training_run
 
@@ -105,8 +110,19 @@ class TinyModel(PythonModel):
             raise DataError("this model cannot serve that input")
         if text == "shape":
             return {"unexpected": True}
+        if text.startswith("wait:"):
+            _wait_for(Path(text.removeprefix("wait:")))
         answer = ANSWERS[self.key](request)
         return {**answer, "served_by": self.tag, "views": sorted(request.get("features") or {})}
+
+
+def _wait_for(gate: Path) -> None:
+    """Work (in small steps, checking for cancellation as a real model does) until ``gate`` exists."""
+    while not gate.exists():
+        if current_token().cancelled:
+            gate.with_suffix(".cancelled").touch()
+            raise RequestCancelled(current_token().reason)
+        time.sleep(0.01)
 
 
 class BrokenModel(TinyModel):

@@ -27,13 +27,14 @@ from prometheus_client import CollectorRegistry
 
 from nivesh_ml.config import Settings, load_settings
 from nivesh_ml.errors import ConfigError
-from nivesh_ml.log import JsonFormatter, RedactingFilter, get_logger
+from nivesh_ml.log import JsonFormatter, RedactingFilter, get_logger, setup_logging
 from nivesh_ml.monitoring.drift_metrics import DriftCollector
 from nivesh_ml.pii import install_log_redactor, redact
 from nivesh_ml.serving.config import ServingConfig
 from nivesh_ml.serving.errors import install_error_handlers
 from nivesh_ml.serving.guard import RequestGuard
 from nivesh_ml.serving.metrics import MetricsMiddleware, ServerMetrics
+from nivesh_ml.serving.protocol import HeaderTimeoutProtocol
 from nivesh_ml.serving.routes import ROUTERS
 from nivesh_ml.serving.state import ServerState
 
@@ -62,7 +63,7 @@ def create_app(settings: Settings, *, config: ServingConfig | None = None) -> Fa
     )
     app.state.metrics = metrics
     install_error_handlers(app)
-    app.add_middleware(RequestGuard)  # innermost (added first): size cap and key before the body
+    app.add_middleware(RequestGuard, body_timeout_s=config.body_timeout_s)  # innermost: size, time, key
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(config.cors_origins),
@@ -151,11 +152,14 @@ def serve(settings: Settings, *, config: ServingConfig | None = None) -> None:
     """
     import uvicorn
 
+    HeaderTimeoutProtocol.header_timeout_s = settings.header_timeout_s
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
         "log_config": uvicorn_log_config(settings),
         "timeout_graceful_shutdown": 15,
+        "http": HeaderTimeoutProtocol,  # a deadline on request headers (slowloris)
+        "server_header": False,  # what serves the API is nobody's business
     }
     if settings.workers == 1:
         uvicorn.run(create_app(settings, config=config), **options)
@@ -167,8 +171,15 @@ def serve(settings: Settings, *, config: ServingConfig | None = None) -> None:
 
 
 def app_from_environment() -> FastAPI:
-    """The app a uvicorn worker process serves: settings from ``NIVESH_*`` (see :func:`serve`)."""
-    return create_app(load_settings())
+    """The app a uvicorn worker process serves: settings from ``NIVESH_*`` (see :func:`serve`).
+
+    A worker is a new process: it sets up the same structured, PII-masked logging as the parent.
+    """
+    settings = load_settings()
+    settings.export_offline_env()
+    setup_logging(settings.log_level, settings.log_format)
+    HeaderTimeoutProtocol.header_timeout_s = settings.header_timeout_s
+    return create_app(settings)
 
 
 def _as_environment(settings: Settings) -> dict[str, str]:

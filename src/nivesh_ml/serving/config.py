@@ -5,10 +5,14 @@ their own to ``create_app``. The dataclass defaults are the ``Settings`` default
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from types import MappingProxyType
 
 from nivesh_ml.config import Settings
+from nivesh_ml.errors import ConfigError
+from nivesh_ml.serving.bulkhead import DEFAULT_ROUTE_LIMITS, RouteLimit
 
 __all__ = ["DEFAULT_CORS_ORIGINS", "ServingConfig"]
 
@@ -45,6 +49,10 @@ class ServingConfig:
     rate_limit_prefix: str = RATE_LIMIT_PREFIX
     shutdown_flush_timeout_s: float = SHUTDOWN_FLUSH_TIMEOUT_S
     spill_dir: Path | None = None
+    route_limits: Mapping[str, RouteLimit] = field(
+        default_factory=lambda: MappingProxyType(DEFAULT_ROUTE_LIMITS)
+    )
+    body_timeout_s: float = 10.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServingConfig:
@@ -59,8 +67,34 @@ class ServingConfig:
             key_cache_ttl_s=settings.api_key_cache_ttl_s,
             shadow_queue_size=settings.shadow_queue_size,
             shutdown_flush_timeout_s=settings.shutdown_flush_timeout_s,
+            route_limits=MappingProxyType(route_limits(settings.route_limits)),
+            body_timeout_s=settings.body_timeout_s,
         )
 
     def spill_path(self, settings: Settings) -> Path:
         """Where prediction-log records wait when the app DB cannot take them."""
         return (self.spill_dir or settings.home / "spill") / "predictions.jsonl"
+
+
+def route_limits(overrides: Mapping[str, Mapping[str, float]]) -> dict[str, RouteLimit]:
+    """The default route limits with ``overrides`` (``NIVESH_ROUTE_LIMITS``) applied."""
+    unknown = sorted(set(overrides) - set(DEFAULT_ROUTE_LIMITS))
+    if unknown:
+        raise ConfigError(
+            f"NIVESH_ROUTE_LIMITS names unknown routes {unknown}; use {sorted(DEFAULT_ROUTE_LIMITS)}"
+        )
+    limits = dict(DEFAULT_ROUTE_LIMITS)
+    names = {f.name for f in fields(RouteLimit)}
+    for route, values in overrides.items():
+        bad = sorted(set(values) - names)
+        if bad or any(value <= 0 for value in values.values()):
+            raise ConfigError(
+                f"NIVESH_ROUTE_LIMITS[{route!r}]: positive {sorted(names)} only; got {dict(values)}"
+            )
+        current = limits[route]
+        limits[route] = RouteLimit(
+            concurrency=int(values.get("concurrency", current.concurrency)),
+            queue=int(values.get("queue", current.queue)),
+            timeout_s=float(values.get("timeout_s", current.timeout_s)),
+        )
+    return limits

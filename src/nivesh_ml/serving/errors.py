@@ -12,6 +12,8 @@ The server's own errors extend the platform's hierarchy (``nivesh_ml.errors``)::
         │   └── UnknownPredictionError   feedback for a prediction id never logged
         ├── RateLimitedError         429, with Retry-After and X-RateLimit-* headers
         ├── ModelUnavailableError    503: the route's model is not loaded (with the reason)
+        ├── RouteBusyError           503: the route is saturated or too slow, with Retry-After
+        ├── ClientGoneError          499: the client left before the answer (never seen by it)
         └── ModelFailedError         500: the model raised, or answered outside the API
 
 Every :class:`~nivesh_ml.errors.NiveshError` maps by :data:`STATUS_BY_ERROR` (nearest class in
@@ -22,12 +24,14 @@ traceback is logged (PII-redacted, as every log line) and never sent to the clie
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nivesh_ml.errors import (
     ConfigError,
@@ -37,6 +41,7 @@ from nivesh_ml.errors import (
     ModelNotFoundError,
     NiveshError,
     OnlineStoreUnavailable,
+    RequestCancelled,
     TrackingError,
 )
 from nivesh_ml.log import get_logger
@@ -45,16 +50,19 @@ __all__ = [
     "STATUS_BY_ERROR",
     "AuthError",
     "BadInputError",
+    "ClientGoneError",
     "ForbiddenError",
     "ModelFailedError",
     "ModelUnavailableError",
     "NotFoundError",
     "RateLimitedError",
+    "RouteBusyError",
     "ServingError",
     "UnknownPredictionError",
     "UnknownUserError",
     "error_body",
     "install_error_handlers",
+    "public_text",
     "status_for",
 ]
 
@@ -105,6 +113,18 @@ class ModelUnavailableError(ServingError):
     """The route's model is not loaded (never registered, or failed to load)."""
 
 
+class RouteBusyError(ServingError):
+    """The route's threads and queue are full, or it did not answer in time; ``headers`` say when to retry."""
+
+    def __init__(self, message: str, headers: dict[str, str]) -> None:
+        super().__init__(message)
+        self.headers = headers
+
+
+class ClientGoneError(ServingError):
+    """The client disconnected before its answer was ready (nginx's 499: nobody reads it)."""
+
+
 class ModelFailedError(ServingError):
     """The model raised, or answered in a shape the API does not allow."""
 
@@ -119,7 +139,10 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
     ModelFailedError: 500,
     ConfigError: 500,
     ModelUnavailableError: 503,
+    RouteBusyError: 503,
+    ClientGoneError: 499,
     ModelNotFoundError: 503,
+    RequestCancelled: 503,
     TrackingError: 503,
     OnlineStoreUnavailable: 503,
     FeatureStoreError: 503,
@@ -132,9 +155,12 @@ _CODES: dict[int, str] = {
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
     413: "payload_too_large",
     422: "invalid_request",
     429: "rate_limited",
+    499: "client_closed_request",
     500: "internal_error",
     503: "unavailable",
 }
@@ -148,9 +174,36 @@ def status_for(error: Exception) -> int:
     return 500
 
 
+# What a client must never read in a message: where things live and what raised.
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"),;]+", re.IGNORECASE)
+_PATH = re.compile(r"(?<![\w/.:])(?:~|\.{1,2})?(?:/[\w.@+-]+){2,}/?")
+_QUALIFIED = re.compile(r"\(?\b(?:[a-z_][\w]*\.)+[A-Z]\w*(?:Error|Exception|Warning)\b\)?:?\s*")
+_CLASS = re.compile(r"\(?\b[A-Z]\w*(?:Error|Exception)\b\)?:?\s*")
+_HOST = re.compile(
+    r"\b(?:\d{1,3}(?:\.\d{1,3}){3}|localhost|\[[0-9a-f:]+\])(?::\d+)?\b|\bport\s+\d+\b",
+    re.IGNORECASE,
+)
+_SQL_TAIL = re.compile(r"\s*\(Background on this error at:.*$|\s*\[SQL:.*$", re.DOTALL)
+
+
+def public_text(message: str) -> str:
+    """``message`` with URLs, file paths and exception class names replaced, for clients to read.
+
+    The full text stays in the server log; a client learns what went wrong, not where things live.
+    """
+    text = _SQL_TAIL.sub("", message)
+    text = _URL.sub("<url>", text)
+    text = _PATH.sub("<path>", text)
+    text = _HOST.sub("<host>", text)
+    text = re.sub(r'"?<host>"?(?:,?\s*<host>)*', "<host>", text)  # a host then its port: one mark
+    text = _QUALIFIED.sub("", text)
+    text = _CLASS.sub("", text)
+    return " ".join(text.split()) or "unavailable"
+
+
 def error_body(status: int, message: str, **extra: Any) -> dict[str, Any]:
-    """The JSON body of every error response."""
-    return {"error": _CODES.get(status, "error"), "message": message, **extra}
+    """The JSON body of every error response (its message made public: :func:`public_text`)."""
+    return {"error": _CODES.get(status, "error"), "message": public_text(message), **extra}
 
 
 async def _nivesh_error(request: Request, error: Exception) -> JSONResponse:
@@ -172,10 +225,31 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(error_body(422, message, problems=problems), status_code=422)
 
 
+# A location part naming a union member (``CreditFeatures``, ``function-after[...]``), not a field.
+_UNION_TAG = re.compile(r"^[A-Z]\w*$|[\[\]()]|^(?:str|int|float|bool|list|dict|none)$")
+
+
 def _problem(item: Any) -> dict[str, str]:
     # The input itself is left out: the client has it, and it may hold PII.
-    where = ".".join(str(part) for part in item.get("loc", ()) if part != "body") or "body"
+    parts = [str(part) for part in item.get("loc", ()) if part != "body"]
+    where = ".".join(part for part in parts if not _UNION_TAG.search(part)) or "body"
     return {"where": where, "message": str(item.get("msg", "")), "type": str(item.get("type", ""))}
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    # Starlette's own refusals (404 no route, 405 wrong method, 400 unreadable body) in our shape.
+    assert isinstance(error, StarletteHTTPException)  # nosec B101  # narrows for mypy; registered for it
+    message = _HTTP_MESSAGES.get(error.status_code, str(error.detail))
+    return JSONResponse(
+        error_body(error.status_code, message), status_code=error.status_code, headers=error.headers
+    )
+
+
+_HTTP_MESSAGES = {
+    400: "the request body cannot be read: send UTF-8 JSON",
+    404: "no such route; see /docs for the API",
+    405: "this route does not take that method; see /docs for the API",
+}
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
@@ -188,4 +262,5 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register the mapping above on ``app``."""
     app.add_exception_handler(NiveshError, _nivesh_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -4,6 +4,7 @@ A pure ASGI middleware in front of the routes:
 
 - **Size**: a body above ``max_body_bytes`` is answered 413 without being read (by its
   ``Content-Length``, or, for a chunked body, as soon as the bytes received pass the cap).
+- **Time**: a body that has not fully arrived within ``body_timeout_s`` is answered 408.
 - **Key**: a ``POST`` must carry an ``X-API-Key`` the server accepts, checked before its body is
   parsed (401 otherwise), so a caller without a key learns nothing from our validation errors.
   A client address sending too many refused keys gets 429; a key only the app DB could check
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 from functools import partial
 
+import anyio
 from anyio import to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,18 +26,22 @@ from nivesh_ml.errors import DatabaseError
 from nivesh_ml.serving.errors import AuthError, RateLimitedError, error_body, status_for
 from nivesh_ml.serving.state import ServerState
 
-__all__ = ["MAX_BODY_BYTES", "PRINCIPAL", "RequestGuard"]
+__all__ = ["BODY_TIMEOUT_S", "MAX_BODY_BYTES", "PRINCIPAL", "RequestGuard"]
 
 PRINCIPAL = "nivesh_principal"  # request-state key of the principal the guard accepted
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: the longest chat or batch a client sends is far below it
+BODY_TIMEOUT_S = 10.0  # a whole body within this, or 408 (a client trickling a body holds a worker)
 
 
 class RequestGuard:
-    """Refuses oversized bodies (413) and keyless or unknown-key POSTs (401) before routing."""
+    """Refuses oversized (413), slow (408) and keyless or unknown-key POSTs (401) before routing."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int = MAX_BODY_BYTES, body_timeout_s: float = BODY_TIMEOUT_S
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -44,29 +50,62 @@ class RequestGuard:
         headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self.max_body_bytes:
-            await _answer(send, 413, f"the body is over {self.max_body_bytes} bytes; send less")
+            await _answer(send, 413, self._too_large)
             return
         refusal = await _refuse_key(scope, headers.get("x-api-key"))
         if refusal is not None:
             await _answer(send, status_for(refusal), str(refusal), getattr(refusal, "headers", None))
             return
-        await self.app(scope, self._capped(receive, send), send)
+        await _Body(self, receive, send).run(scope)
 
-    def _capped(self, receive: Receive, send: Send) -> Receive:
-        """``receive`` that stops a chunked body at the cap (the app sees a disconnect)."""
-        seen = 0
+    @property
+    def _too_large(self) -> str:
+        return f"the body is over {self.max_body_bytes} bytes; send less"
 
-        async def capped() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_body_bytes:
-                    await _answer(send, 413, f"the body is over {self.max_body_bytes} bytes; send less")
-                    return {"type": "http.disconnect"}
-            return message
 
-        return capped
+class _Body:
+    """One POST's body on its way in: capped in size and in time.
+
+    When the cap or the deadline is hit, the guard answers (413 or 408) and the app sees the
+    client leave; whatever the app then tries to send or raises is dropped, so a refused body
+    costs one log-free answer, not tracebacks.
+    """
+
+    def __init__(self, guard: RequestGuard, receive: Receive, send: Send) -> None:
+        self.guard, self._receive, self._send = guard, receive, send
+        self.seen, self.complete, self.answered = 0, False, False
+
+    async def run(self, scope: Scope) -> None:
+        try:
+            await self.guard.app(scope, self.receive, self.send)
+        except Exception:
+            if not self.answered:
+                raise
+
+    async def send(self, message: Message) -> None:
+        if not self.answered:
+            await self._send(message)
+
+    async def receive(self) -> Message:
+        if self.answered:
+            return {"type": "http.disconnect"}
+        if self.complete:  # after the body only a disconnect can come: no deadline on waiting for it
+            return await self._receive()
+        with anyio.move_on_after(self.guard.body_timeout_s) as deadline:
+            message = await self._receive()
+        if deadline.cancelled_caught:
+            return await self._refuse(408, f"the body took over {self.guard.body_timeout_s:g} s to arrive")
+        if message["type"] == "http.request":
+            self.seen += len(message.get("body", b""))
+            self.complete = not message.get("more_body", False)
+            if self.seen > self.guard.max_body_bytes:
+                return await self._refuse(413, self.guard._too_large)
+        return message
+
+    async def _refuse(self, status: int, message: str) -> Message:
+        await _answer(self._send, status, message, {"Connection": "close"})
+        self.answered = True
+        return {"type": "http.disconnect"}
 
 
 async def _refuse_key(scope: Scope, key: str | None) -> AuthError | RateLimitedError | DatabaseError | None:

@@ -65,6 +65,19 @@ class ServerMetrics:
         self._model_series(registry)
         self._auth_series(registry)
         self._predlog_series(registry)
+        self._route_series(registry)
+
+    def _route_series(self, registry: CollectorRegistry) -> None:
+        self.route_in_flight = Gauge(
+            "nivesh_route_work_in_flight", "Requests computing or queued on a route's own threads.",
+            ["route"], registry=registry,
+        )  # fmt: skip
+        self.route_rejected = Counter(
+            "nivesh_route_rejected",
+            "Requests a route did not compute: saturated or timeout (answered 503), client_gone.",
+            ["route", "reason"],
+            registry=registry,
+        )
 
     def _model_series(self, registry: CollectorRegistry) -> None:
         self.model_info = Gauge(

@@ -23,18 +23,20 @@ from functools import partial
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
+from starlette.requests import Request
 
 from nivesh_ml.db.models import utcnow
-from nivesh_ml.errors import DataError, FeatureStoreError, OnlineStoreUnavailable
+from nivesh_ml.errors import DataError, FeatureStoreError, OnlineStoreUnavailable, RequestCancelled
+from nivesh_ml.features.definitions import FEATURE_VIEWS
 from nivesh_ml.features.lookup import get_user_features
 from nivesh_ml.log import get_logger
 from nivesh_ml.serving.errors import ModelFailedError, UnknownUserError
 from nivesh_ml.serving.predlog import PredictionRecord
 from nivesh_ml.serving.schemas import PredictionResponse
 from nivesh_ml.serving.slots import ServedModel
-from nivesh_ml.serving.state import ServerState
+from nivesh_ml.serving.state import EMPTY_STORE_HINT, ServerState
 
-__all__ = ["predict", "user_features"]
+__all__ = ["predict", "respond", "user_features"]
 
 log = get_logger(__name__)
 
@@ -50,6 +52,10 @@ def user_features(state: ServerState, user_id: str) -> dict[str, dict[str, Any]]
     except OnlineStoreUnavailable:
         raise
     except FeatureStoreError as error:
+        if len(state.empty_views()) == len(FEATURE_VIEWS):  # nobody is known: the store lost its data
+            raise OnlineStoreUnavailable(
+                f"the online feature store holds no features ({EMPTY_STORE_HINT})"
+            ) from None
         raise UnknownUserError(str(error)) from None
 
 
@@ -80,6 +86,21 @@ def predict(
     return body
 
 
+async def respond(
+    http: Request,
+    state: ServerState,
+    key: str,
+    request: dict[str, Any],
+    answer: type[R],
+    *,
+    user_id: str | None = None,
+    read_features: bool = False,
+) -> R:
+    """:func:`predict` on ``key``'s own threads, within the route's limits (``serving/bulkhead.py``)."""
+    work = partial(predict, state, key, request, answer, user_id=user_id, read_features=read_features)
+    return await state.bulkheads.run(key, work, http)
+
+
 def _ask(
     state: ServerState,
     served: ServedModel,
@@ -106,7 +127,7 @@ def _ask(
 def _serve(served: ServedModel, request: dict[str, Any]) -> Mapping[str, Any]:
     try:
         output = served.serve(request)
-    except DataError:
+    except (DataError, RequestCancelled):
         raise
     except Exception as error:  # a model fault is a 500 for this request, never a crashed server
         log.error(

@@ -1,7 +1,9 @@
 """Per-key rate limits (``limits``, moving window): shared through Redis, or in this process.
 
 With ``online_store == "redis"`` the counters live in Redis at ``redis_url`` (under their own
-key prefix), so every replica of the server counts against the same limit; otherwise in memory.
+key prefix), so every replica of the server counts against the same limit; otherwise, with
+several workers, in a SQLite file of the home they share (``ratelimit_sqlite.py``), and with one
+worker in memory.
 If the storage cannot answer, the request goes through (a limiter outage must not take the
 API down) and ``nivesh_rate_limit_storage_errors`` counts it.
 """
@@ -21,6 +23,7 @@ from nivesh_ml.errors import ConfigError
 from nivesh_ml.log import get_logger
 from nivesh_ml.serving.errors import RateLimitedError
 from nivesh_ml.serving.metrics import ServerMetrics
+from nivesh_ml.serving.ratelimit_sqlite import SQLiteStorage
 
 __all__ = ["RateLimiter", "RateStatus"]
 
@@ -44,6 +47,20 @@ class RateStatus:
         }
 
 
+RATE_LIMIT_FILE = "ratelimit.sqlite"
+
+
+def _storage(settings: Settings, prefix: str) -> Storage:
+    """Redis when the platform has one; else a file the workers share; else this process's memory."""
+    if settings.online_store == "redis":
+        return RedisStorage(
+            settings.redis_url, key_prefix=prefix, socket_timeout=0.5, socket_connect_timeout=0.5
+        )
+    if settings.workers > 1:
+        return SQLiteStorage(settings.home / RATE_LIMIT_FILE)
+    return MemoryStorage()
+
+
 class RateLimiter:
     """One limit (``Settings.rate_limit``) per API key."""
 
@@ -54,13 +71,7 @@ class RateLimiter:
             raise ConfigError(
                 f"NIVESH_RATE_LIMIT={settings.rate_limit!r} is not a rate limit; write e.g. 120/minute"
             ) from None
-        self.storage: Storage = (
-            RedisStorage(
-                settings.redis_url, key_prefix=prefix, socket_timeout=0.5, socket_connect_timeout=0.5
-            )
-            if settings.online_store == "redis"
-            else MemoryStorage()
-        )
+        self.storage = _storage(settings, prefix)
         self._limiter = MovingWindowRateLimiter(self.storage)
         self._metrics = metrics
         self.in_memory = isinstance(self.storage, MemoryStorage)

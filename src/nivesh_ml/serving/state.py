@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, text
 
 from nivesh_ml.config import Settings
 from nivesh_ml.db.app import app_engine
+from nivesh_ml.features.definitions import FEATURE_VIEWS
 from nivesh_ml.features.online import OnlineStore, make_online_store
 from nivesh_ml.log import get_logger
+from nivesh_ml.serving.bulkhead import Bulkheads
 from nivesh_ml.serving.config import ServingConfig
+from nivesh_ml.serving.errors import public_text
 from nivesh_ml.serving.keys import KeyChecker
 from nivesh_ml.serving.metrics import ServerMetrics
 from nivesh_ml.serving.predlog import PredictionLog
@@ -22,9 +26,12 @@ from nivesh_ml.serving.slots import ModelSlots, ReloadResult
 from nivesh_ml.serving.traffic import ShadowRunner, TrafficRouter
 from nivesh_ml.tracking.loading import clear_cache
 
-__all__ = ["ServerState"]
+__all__ = ["EMPTY_STORE_HINT", "ServerState"]
 
 log = get_logger(__name__)
+
+EMPTY_CHECK_INTERVAL_S = 5.0  # how stale the "is the online store empty?" answer may be
+EMPTY_STORE_HINT = "an online store restarted without its data holds none until materialised again"
 
 # A registry server that is down should cost the poller seconds, not MLflow's default minutes
 # of retries; set only where the environment has not chosen.
@@ -50,6 +57,8 @@ class ServerState:
     limiter: RateLimiter
     predlog: PredictionLog
     shadow: ShadowRunner
+    bulkheads: Bulkheads
+    _empty_checked: tuple[float, list[str]] | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, settings: Settings, config: ServingConfig, metrics: ServerMetrics) -> ServerState:
@@ -76,6 +85,7 @@ class ServerState:
             limiter=RateLimiter(settings, metrics, prefix=config.rate_limit_prefix),
             predlog=PredictionLog(settings, metrics, config, engine=engine),
             shadow=ShadowRunner(metrics, config.shadow_queue_size),
+            bulkheads=Bulkheads(config.route_limits, metrics),
         )
         state.predlog.start()
         state.reload()
@@ -115,7 +125,7 @@ class ServerState:
         ready = all(item["ok"] for item in models.values()) and all(
             parts[name]["ok"] for name in ("online_store", "database", "rate_limit")
         )
-        return ready, parts
+        return ready, _public(parts)
 
     def _models_report(self) -> dict[str, dict[str, Any]]:
         report: dict[str, dict[str, Any]] = {}
@@ -134,7 +144,28 @@ class ServerState:
         if self.store is None:
             return {"ok": False, "detail": self.store_error}
         health = self.store.health()
-        return {"ok": health.ok, "backend": health.backend, "detail": health.detail}
+        if not health.ok:
+            return {"ok": False, "backend": health.backend, "detail": health.detail}
+        empty = self.empty_views()
+        if len(empty) == len(FEATURE_VIEWS):  # e.g. Redis restarted empty: every user would be unknown
+            detail = f"holds no features; run `nivesh-ml features materialize` ({EMPTY_STORE_HINT})"
+            return {"ok": False, "backend": health.backend, "detail": detail, "empty_views": empty}
+        return {"ok": True, "backend": health.backend, "detail": health.detail, "empty_views": empty}
+
+    def empty_views(self) -> list[str]:
+        """The feature views without a single fresh row online (re-checked every few seconds)."""
+        if self.store is None:
+            return [str(view.key) for view in FEATURE_VIEWS]
+        now = time.monotonic()
+        if self._empty_checked is None or now - self._empty_checked[0] > EMPTY_CHECK_INTERVAL_S:
+            store = self.store
+            empty = [
+                str(view.key)
+                for view in FEATURE_VIEWS
+                if next(iter(store.entity_ids(view.key)), None) is None
+            ]
+            self._empty_checked = (now, empty)
+        return self._empty_checked[1]
 
     def _database_report(self) -> dict[str, Any]:
         try:
@@ -145,7 +176,8 @@ class ServerState:
         return {"ok": True, "detail": "ok"}
 
     def close(self) -> None:
-        """Stop the shadow thread, write the prediction log out, release the online store."""
+        """Stop the routes' threads and the shadow's, write the prediction log out, release the store."""
+        self.bulkheads.close()
         self.shadow.close()
         self.predlog.close(self.config.shutdown_flush_timeout_s)
         if self.store is not None:
@@ -158,3 +190,15 @@ def _open_store(settings: Settings, metrics: ServerMetrics) -> tuple[OnlineStore
     except Exception as error:  # routes that need features answer 503 with this reason
         log.error("the online feature store cannot open: %s", error)
         return None, f"the online feature store cannot open: {error}"
+
+
+def _public(report: dict[str, Any]) -> dict[str, Any]:
+    """``report`` with every ``detail`` and ``error`` text made fit for a client (no paths or URLs)."""
+    return {
+        key: _public(value)
+        if isinstance(value, dict)
+        else public_text(value)
+        if key in ("detail", "error") and isinstance(value, str)
+        else value
+        for key, value in report.items()
+    }

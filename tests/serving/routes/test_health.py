@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
+import uuid
+
+import pytest
 from fastapi.testclient import TestClient
+from redis import Redis
 
 from nivesh_ml.config import Settings
+from nivesh_ml.serving import state as state_module
 
-from ..conftest import MakeClient
+from ..conftest import USERS, MakeClient, put_features
 
 
 def test_health_is_alive_without_a_key(client: TestClient) -> None:
@@ -97,3 +103,74 @@ def test_openapi_documents_every_route_with_the_key_scheme(client: TestClient) -
     request = schema["components"]["schemas"]["IntentRequest"]["properties"]["query"]
     assert request["examples"] == ["how much did I spend on food last month"]
     assert client.get("/docs").status_code == 200
+
+
+def _redis_settings(served_settings: Settings) -> Settings:
+    prefix = f"nivesh-test-{uuid.uuid4().hex[:8]}"
+    settings = served_settings.model_copy(update={"online_store": "redis", "redis_key_prefix": prefix})
+    put_features(settings, USERS)
+    return settings
+
+
+def test_an_online_store_restarted_empty_is_not_ready_and_users_get_503_not_404(
+    served_settings: Settings, make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(state_module, "EMPTY_CHECK_INTERVAL_S", 0.0)  # no caching of "is it empty?"
+    settings = _redis_settings(served_settings)
+    client = make_client(settings)
+    assert client.get("/ready").status_code == 200
+    assert client.post("/predict/credit-risk", json={"user_id": USERS[0]}).status_code == 200
+    redis = Redis.from_url(settings.redis_url)
+    for key in redis.scan_iter(f"{settings.redis_key_prefix}:*"):  # what a restart without persistence does
+        redis.delete(key)
+    ready = client.get("/ready")
+    assert ready.status_code == 503
+    store = ready.json()["components"]["online_store"]
+    assert store["ok"] is False
+    assert "nivesh-ml features materialize" in store["detail"]
+    answer = client.post("/predict/credit-risk", json={"user_id": USERS[0]})
+    assert answer.status_code == 503  # the store lost everyone: not "this user is unknown"
+    assert "holds no features" in answer.json()["message"]
+    put_features(settings, USERS)  # materialised again: ready again
+    assert client.get("/ready").status_code == 200
+
+
+LEAKS = re.compile(r"redis://|postgresql|127\.0\.0\.1|/tmp/|/work/|[A-Z]\w+Error\b|Traceback")
+
+
+def test_no_error_body_ready_report_or_model_list_says_where_things_live(
+    served_settings: Settings, make_client: MakeClient
+) -> None:
+    settings = served_settings.model_copy(
+        update={
+            "online_store": "redis",
+            "redis_url": "redis://:secret@127.0.0.1:1/0",
+            "database_url": "postgresql+psycopg://nivesh:pw@127.0.0.1:1/x",
+        }
+    )
+    client = make_client(settings)
+    bodies = [
+        client.get("/ready").text,
+        client.get("/models").text,
+        client.post("/predict/credit-risk", json={"user_id": USERS[0]}).text,
+        client.post("/predict/spending", json={"user_id": USERS[0], "horizon_months": 1}).text,
+    ]
+    assert '"ok":false' in bodies[0]
+    for body in bodies:
+        assert not LEAKS.search(body), body
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "content", "status"),
+    [
+        ("GET", "/no/such/route", None, 404),
+        ("GET", "/predict/intent", None, 405),
+        ("POST", "/predict/intent", b'{"query": "\xc3\x28"}', 400),
+    ],
+)
+def test_framework_refusals_use_the_api_error_shape(
+    client: TestClient, method: str, path: str, content: bytes | None, status: int
+) -> None:
+    response = client.request(method, path, content=content, headers={"Content-Type": "application/json"})
+    assert response.status_code == status
+    assert set(response.json()) == {"error", "message"}

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from nivesh_ml.config import Settings
+from nivesh_ml.serving.schemas import CREDIT_EXAMPLE
 
 from ..conftest import USERS, predictions, wait_for
 
@@ -85,18 +86,31 @@ def test_unknown_user_is_404_with_the_fix(client: TestClient, model: str) -> Non
     assert "features materialize" in response.json()["message"]
 
 
-def test_credit_risk_takes_features_directly_filed_under_the_profile_view(client: TestClient) -> None:
-    response = client.post("/predict/credit-risk", json={"features": {"monthly_income": 50_000}})
+def test_credit_risk_takes_the_documented_features_filed_under_the_profile_view(client: TestClient) -> None:
+    response = client.post("/predict/credit-risk", json={"features": CREDIT_EXAMPLE})
     assert response.status_code == 200
     assert response.json()["views"] == ["user_financial_profile:v1"]
-    by_view = {"features": {"user_financial_profile:v1": {"monthly_income": 1}, "transaction_stats:v1": {}}}
-    assert client.post("/predict/credit-risk", json=by_view).json()["views"] == [
-        "transaction_stats:v1",
-        "user_financial_profile:v1",
-    ]
 
 
-@pytest.mark.parametrize("body", [{}, {"user_id": USERS[0], "features": {"a": 1}}])
+@pytest.mark.parametrize(
+    ("features", "where"),
+    [
+        ({"monthly_income": 50_000}, "features.history_months"),  # the old example: incomplete
+        ({**CREDIT_EXAMPLE, "n_loans": 2.5}, "features.n_loans"),
+        ({**CREDIT_EXAMPLE, "monthly_income": "85000"}, "features.monthly_income"),
+        ({**CREDIT_EXAMPLE, "overdraft_days_3m": 93}, "features.overdraft_days_3m"),
+        ({"user_financial_profile:v1": CREDIT_EXAMPLE}, "features"),  # views are the server's business
+    ],
+)
+def test_credit_risk_refuses_features_outside_the_schema(
+    client: TestClient, features: dict[str, Any], where: str
+) -> None:
+    response = client.post("/predict/credit-risk", json={"features": features})
+    assert response.status_code == 422
+    assert any(problem["where"].startswith(where) for problem in response.json()["problems"])
+
+
+@pytest.mark.parametrize("body", [{}, {"user_id": USERS[0], "features": CREDIT_EXAMPLE}])
 def test_credit_risk_needs_exactly_one_of_user_and_features(client: TestClient, body: dict[str, Any]) -> None:
     response = client.post("/predict/credit-risk", json=body)
     assert response.status_code == 422

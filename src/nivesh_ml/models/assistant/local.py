@@ -27,7 +27,8 @@ from typing import Any
 import torch
 from transformers import GenerationConfig, StoppingCriteria, StoppingCriteriaList
 
-from nivesh_ml.errors import NiveshError
+from nivesh_ml.cancel import current_token
+from nivesh_ml.errors import NiveshError, RequestCancelled
 from nivesh_ml.models.assistant.base import ensure_base, load_base
 from nivesh_ml.models.assistant.config import AssistantConfig
 from nivesh_ml.models.assistant.data import ChatRecord, prompt_and_target
@@ -131,6 +132,17 @@ class JsonClosed(StoppingCriteria):
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
 
+MAX_TURN_TOKENS = 256  # the longest turn the served assistant reads (training rows are far shorter)
+
+
+class Cancelled(StoppingCriteria):
+    """Stop every row once the request is cancelled (its client left or its time ran out)."""
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+        stop = current_token().cancelled
+        return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
+
+
 @contextmanager
 def quiet_peft() -> Iterator[None]:
     """peft 0.21 asks transformers 5 about gradient checkpointing by its deprecated name: silence that."""
@@ -207,7 +219,9 @@ class AssistantEngine:
             ids = [prompt_ids(self.tokenizer, messages) for messages in prompts[start : start + size]]
             inputs = _pad(ids, self.pad_id, left=True).to(self.device)
             mask = _pad([[1] * len(r) for r in ids], 0, left=True).to(self.device)
-            stop = StoppingCriteriaList([JsonClosed(self.tokenizer, inputs.shape[1])])
+            if current_token().cancelled:  # cancelled while waiting: not even the prompt is read
+                raise RequestCancelled(current_token().reason)
+            stop = StoppingCriteriaList([JsonClosed(self.tokenizer, inputs.shape[1]), Cancelled()])
             with self.autocast():
                 out = self.model.generate(
                     input_ids=inputs, attention_mask=mask, generation_config=settings, stopping_criteria=stop
@@ -218,7 +232,24 @@ class AssistantEngine:
 
     def chat(self, messages: Messages) -> str:
         """The raw answer to one chat (no redaction here: the served object does that)."""
-        return self.generate([messages])[0]
+        return self.generate([self.fit(messages)])[0]
+
+    def fit(self, messages: Messages) -> list[dict[str, str]]:
+        """``messages`` with each user turn cut to :data:`MAX_TURN_TOKENS`: the model was tuned on
+        short turns, and a long one would only cost seconds of prompt reading for a worse answer."""
+        fitted = []
+        for message in messages:
+            if message["role"] != "user":
+                fitted.append(dict(message))
+                continue
+            ids = self.tokenizer.encode(message["content"], add_special_tokens=False)
+            content = (
+                self.tokenizer.decode(ids[:MAX_TURN_TOKENS])
+                if len(ids) > MAX_TURN_TOKENS
+                else message["content"]
+            )
+            fitted.append({**message, "content": content})
+        return fitted
 
     @torch.inference_mode()
     def loss(self, records: Sequence[ChatRecord]) -> float:

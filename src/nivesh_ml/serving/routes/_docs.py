@@ -8,6 +8,10 @@ from nivesh_ml.serving.schemas import ErrorBody
 
 __all__ = ["ADMIN_ERRORS", "KEY_ERRORS", "PREDICT_ERRORS", "USER_ERRORS"]
 
+_RETRY_AFTER = {
+    "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}
+}
+
 
 def _errors(*pairs: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorBody, "description": text} for status, text in pairs}
@@ -16,16 +20,22 @@ def _errors(*pairs: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
 KEY_ERRORS = _errors(
     (401, "Missing, unknown or revoked API key."),
     (403, "The key lacks the route's scope."),
-    (429, "Rate limit reached; see Retry-After."),
+    (429, "Rate limit reached, or too many refused keys from this client; see Retry-After."),
+    (503, "A part the route needs is unavailable (the message says which); see Retry-After when given."),
 )
-ADMIN_ERRORS = KEY_ERRORS
+KEY_ERRORS[429]["headers"] = KEY_ERRORS[503]["headers"] = _RETRY_AFTER
+_POST_ERRORS = _errors(
+    (400, "The body is not UTF-8 JSON, or the model cannot serve its content."),
+    (413, "The body is over 1 MiB."),
+    (422, "The body does not match the schema; `problems` lists every field that failed."),
+)
+ADMIN_ERRORS = {**KEY_ERRORS, **_POST_ERRORS}
 PREDICT_ERRORS = {
-    **KEY_ERRORS,
+    **ADMIN_ERRORS,
     **_errors(
-        (400, "The body is not JSON, or the model cannot serve its content."),
-        (422, "The body does not match the schema."),
         (500, "The model failed on this request."),
-        (503, "The model is not loaded (the message says why)."),
+        (503, "The model is not loaded, or its route is saturated or too slow (see Retry-After)."),
     ),
 }
+PREDICT_ERRORS[503]["headers"] = _RETRY_AFTER
 USER_ERRORS = {**PREDICT_ERRORS, **_errors((404, "The online store has no fresh features for this user."))}

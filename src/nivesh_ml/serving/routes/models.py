@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from nivesh_ml.serving.deps import AnyKey, StateDep
+from nivesh_ml.serving.errors import public_text
 from nivesh_ml.serving.routes._docs import KEY_ERRORS
 from nivesh_ml.serving.schemas import ModelStatus
 from nivesh_ml.serving.slots import Slot
@@ -33,7 +34,7 @@ def _status(state: ServerState, slot: Slot) -> ModelStatus:
         loaded_at=served.loaded_at if served else None,
         metric=served.metric if served else "",
         traffic=_traffic(state, slot),
-        error=slot.error,
+        error=public_text(slot.error) if slot.error else None,
     )
 
 
