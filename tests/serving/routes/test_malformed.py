@@ -1,7 +1,8 @@
 """Malformed bodies on every POST route: always a 4xx with a one-line message, never a 5xx.
 
-(Schemathesis and hypothesis are not installed; this table covers the shapes they would try:
-wrong types, missing and extra fields, empty and oversized values, non-JSON, non-objects.)
+This table holds the shapes a probe found accepted, and the ones a fuzzer tries first: wrong
+types, missing and extra fields, empty and oversized values, non-JSON, non-objects. Schemathesis
+itself runs against real models in ``tests/serving/test_schemathesis.py``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+
+from nivesh_ml.serving.schemas import CREDIT_EXAMPLE
 
 TXN = {
     "user_id": "U0000001",
@@ -24,6 +27,7 @@ COMMON: list[Any] = [None, [], "text", 42, True, {}, {"unexpected": 1}]
 PER_ROUTE: dict[str, list[Any]] = {
     "/predict/intent": [
         {"query": ""},
+        {"query": "\x1c"},
         {"query": 5},
         {"query": None},
         {"query": ["a"]},
@@ -40,6 +44,7 @@ PER_ROUTE: dict[str, list[Any]] = {
         {"user_id": "", "horizon_months": 1},
         {"user_id": "../../etc/passwd", "horizon_months": 1},
         {"user_id": "U0000001", "horizon_months": 1, "category": ""},
+        {"user_id": "U0000001", "horizon_months": 1, "category": "not-a-category"},
     ],
     "/predict/anomaly": [
         {"transaction": {}},
@@ -49,6 +54,13 @@ PER_ROUTE: dict[str, list[Any]] = {
         {"transaction": {**TXN, "timestamp": "yesterday"}},
         {"transaction": {k: v for k, v in TXN.items() if k != "merchant"}},
         {"transaction": {**TXN, "user_id": 7}},
+        {"transaction": {**TXN, "amount": True}},  # a boolean is not an amount
+        {"transaction": {**TXN, "amount": "500"}},  # nor is a string of digits
+        {"transaction": {**TXN, "timestamp": "9999-12-31T23:59:59Z"}},  # far future
+        {"transaction": {**TXN, "timestamp": "1970-01-01T00:00:00Z"}},  # far past
+        {"transaction": {**TXN, "timestamp": 0}},
+        {"transaction": TXN, "context": [{**TXN, "timestamp": "2199-01-01T00:00:00Z"}]},
+        {"transaction": TXN, "context": [{**TXN, "category": ""}]},
     ],
     "/predict/credit-risk": [
         {"user_id": None},
@@ -63,7 +75,9 @@ PER_ROUTE: dict[str, list[Any]] = {
         {"messages": "hi"},
         {"messages": [{"role": "user"}]},
         {"messages": [{"role": "robot", "content": "hi"}]},
-        {"messages": [{"role": "user", "content": "x" * 8_001}]},
+        {"messages": [{"role": "user", "content": "x" * 4_001}]},
+        {"messages": [{"role": "user", "content": " \x1c "}]},  # nothing to read
+        {"messages": [{"role": "system", "content": "be brief"}]},  # no user turn
         {"messages": [{"role": "user", "content": "hi"}] * 51},
     ],
     "/feedback": [
@@ -111,3 +125,18 @@ def test_the_message_names_the_field(module_client: TestClient) -> None:
     assert response.json()["message"] == "horizon_months: Input should be less than or equal to 12"
     assert response.json()["problems"][0]["where"] == "horizon_months"
     assert "input" not in response.json()["problems"][0]  # the input is not echoed (it may hold PII)
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_numbers_are_refused_anywhere_in_a_body(module_client: TestClient, value: str) -> None:
+    features = json.dumps(CREDIT_EXAMPLE).replace('"monthly_income": 85000.0', f'"monthly_income": {value}')
+    response = module_client.post(
+        "/predict/credit-risk",
+        content=f'{{"features": {features}}}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert "NaN and Infinity are not numbers" in response.json()["message"]
+    outcome = f'{{"prediction_id": "7b3c1a52-9d4e-4f6a-8b2c-1d2e3f4a5b6c", "actual": {{"score": {value}}}}}'
+    response = module_client.post("/feedback", content=outcome, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
