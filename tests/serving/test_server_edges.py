@@ -83,11 +83,14 @@ def test_slow_headers_slow_bodies_and_oversized_chunked_bodies_are_cut_off(
         chunked += b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(20)) + b"0\r\n\r\n"
         reply = _raw(url, chunked, then_wait=20)
         assert reply.startswith(b"HTTP/1.1 413"), reply
+        assert b"no-store" in reply  # the guard's own answers carry the headers too
 
         with httpx.Client(base_url=url, headers={"X-API-Key": STATIC_KEY}) as http:
             ok = http.post("/predict/intent", json={"query": "hi"})
             assert ok.status_code == 200  # the server is fine after all of it
             assert "server" not in ok.headers  # no product banner
+            assert ok.headers["cache-control"] == "no-store"
+            assert ok.headers["x-content-type-options"] == "nosniff"
     log_text = log_path.read_text()
     assert "Traceback" not in log_text
     assert "Exception in ASGI application" not in log_text

@@ -32,7 +32,7 @@ from nivesh_ml.monitoring.drift_metrics import DriftCollector
 from nivesh_ml.pii import install_log_redactor, redact
 from nivesh_ml.serving.config import ServingConfig
 from nivesh_ml.serving.errors import install_error_handlers
-from nivesh_ml.serving.guard import RequestGuard
+from nivesh_ml.serving.guard import RequestGuard, SecureHeaders
 from nivesh_ml.serving.metrics import MetricsMiddleware, ServerMetrics
 from nivesh_ml.serving.protocol import HeaderTimeoutProtocol
 from nivesh_ml.serving.routes import ROUTERS
@@ -72,6 +72,7 @@ def create_app(settings: Settings, *, config: ServingConfig | None = None) -> Fa
         expose_headers=["Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"],
     )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(SecureHeaders)  # outermost: on every answer, the guard's own included
     for router in ROUTERS:
         app.include_router(router)
     return app

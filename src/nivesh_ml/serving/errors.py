@@ -226,7 +226,7 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
 
 
 # A location part naming a union member (``CreditFeatures``, ``function-after[...]``), not a field.
-_UNION_TAG = re.compile(r"^[A-Z]\w*$|[\[\]()]|^(?:str|int|float|bool|list|dict|none)$")
+_UNION_TAG = re.compile(r"^[A-Z]\w*$|[\[\]()]|^constrained-|^(?:str|int|float|bool|list|dict|none)$")
 
 
 def _problem(item: Any) -> dict[str, str]:

@@ -26,7 +26,7 @@ from nivesh_ml.errors import DatabaseError
 from nivesh_ml.serving.errors import AuthError, RateLimitedError, error_body, status_for
 from nivesh_ml.serving.state import ServerState
 
-__all__ = ["BODY_TIMEOUT_S", "MAX_BODY_BYTES", "PRINCIPAL", "RequestGuard"]
+__all__ = ["BODY_TIMEOUT_S", "MAX_BODY_BYTES", "PRINCIPAL", "RequestGuard", "SecureHeaders"]
 
 PRINCIPAL = "nivesh_principal"  # request-state key of the principal the guard accepted
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: the longest chat or batch a client sends is far below it
@@ -61,6 +61,29 @@ class RequestGuard:
     @property
     def _too_large(self) -> str:
         return f"the body is over {self.max_body_bytes} bytes; send less"
+
+
+# Answers hold users' scores and features: never cached on the way, never sniffed as another type.
+SECURE_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
+
+
+class SecureHeaders:
+    """Adds :data:`SECURE_HEADERS` to every HTTP response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURE_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, secured)
 
 
 class _Body:

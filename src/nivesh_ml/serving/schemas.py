@@ -315,7 +315,10 @@ def _credit_field(spec: FeatureSpec) -> tuple[Any, Any]:
     if spec.kind == "category":
         kind = Literal[spec.categories]
     elif spec.kind == "flag":
-        kind = Annotated[bool, Field(strict=True)] | Annotated[int, Field(strict=True, ge=0, le=1)]
+        kind = (
+            Annotated[bool, Field(strict=True)]
+            | Annotated[Annotated[int, Field(ge=0, le=1)], BeforeValidator(_whole)]
+        )
     elif spec.kind == "count":
         kind = Annotated[Annotated[int, Field(ge=spec.low, le=spec.high)], BeforeValidator(_whole)]
     else:
