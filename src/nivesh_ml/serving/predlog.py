@@ -330,8 +330,8 @@ class PredictionLog:
         what the DB raises when it is away; what is left of the file stays on disk for the next try.
         """
         written = 0
-        with self._replay_lock:
-            while (source := self.files.claim()) is not None:
+        with self._replay_lock, self.files.replaying() as mine:
+            while mine and (source := self.files.claim()) is not None:  # else another worker replays
                 written += self._replay_file(source)
         if written:
             log.info("replayed %d spilled predictions into the app DB", written)

@@ -17,16 +17,22 @@ Under ``<home>/spill`` (``ServingConfig.spill_dir``):
 :class:`SpillFiles` also keeps count of the records waiting in the first two (the
 ``nivesh_predlog_spill_waiting`` gauge). The count is this process's: it is exact while one
 server process owns the folder.
+
+The workers of one server (``NIVESH_WORKERS``) share the folder, so the files are guarded across
+processes too (``flock`` on ``.lock`` beside them): an append and the rename that claims the spill
+file never interleave, so no record can land in a file after a replay read it; and one process
+at a time replays (``.replay.lock``; the others skip their turn).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
 import threading
-from collections.abc import Iterable, Mapping
-from contextlib import suppress
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -84,14 +90,26 @@ class SpillFiles:
         self.spill_path = spill_path
         self.replay_path = spill_path.with_suffix(".replaying.jsonl")
         self.quarantine_path = spill_path.with_name("quarantine.jsonl")
-        self._lock = threading.Lock()
+        self._thread_lock = threading.Lock()
         # Records waiting in each file; None until counted (the files may predate this process).
         self._spilled: int | None = None
         self._replaying: int | None = None
 
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        """This process's threads, then the other processes sharing the folder, one at a time."""
+        with self._thread_lock, _flocked(self.spill_path.with_name(".lock"), blocking=True):
+            yield
+
+    @contextmanager
+    def replaying(self) -> Iterator[bool]:
+        """Whether this process may replay now (True for one process at a time, until the block ends)."""
+        with _flocked(self.spill_path.with_name(".replay.lock"), blocking=False) as mine:
+            yield mine
+
     def append(self, rows: list[Row]) -> None:
         """Append ``rows`` to the spill file and fsync it; raises OSError when the disk refuses."""
-        with self._lock:
+        with self._lock():
             spilled = self._spilled if self._spilled is not None else _count_lines(self.spill_path)
             _append(self.spill_path, (_line(row) for row in rows))
             self._spilled = spilled + len(rows)
@@ -99,14 +117,14 @@ class SpillFiles:
     def quarantine(self, row: Row, reason: str) -> None:
         """Set ``row`` aside with ``reason``; raises OSError when the disk refuses."""
         entry = {"reason": reason, "quarantined_at": datetime.now(UTC).isoformat(), "row": row}
-        with self._lock:
+        with self._lock():
             _append(self.quarantine_path, [_line(entry)])
 
     def claim(self) -> Path | None:
         """The file to replay next: one a cut-short replay left, else the spill file (renamed)."""
         if self.replay_path.exists():
             return self.replay_path
-        with self._lock:
+        with self._lock():
             if not self.spill_path.exists():
                 return None
             self.spill_path.replace(self.replay_path)
@@ -147,12 +165,28 @@ class SpillFiles:
 
     def waiting(self) -> int:
         """Records in the spill file and the file being replayed (counted once, then kept)."""
-        with self._lock:
+        with self._lock():
             if self._spilled is None:
                 self._spilled = _count_lines(self.spill_path)
         if self._replaying is None:
             self._replaying = _count_lines(self.replay_path)
         return self._spilled + self._replaying
+
+
+@contextmanager
+def _flocked(path: Path, *, blocking: bool) -> Iterator[bool]:
+    """An exclusive ``flock`` on ``path`` for the block; False when not ``blocking`` and it is taken."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _line(value: Any) -> str:
