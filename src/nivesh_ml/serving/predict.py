@@ -50,6 +50,7 @@ def user_features(state: ServerState, user_id: str) -> dict[str, dict[str, Any]]
     try:
         return get_user_features(state.store, user_id)
     except OnlineStoreUnavailable:
+        state.store_failed()  # it may come back empty: then a miss is not an unknown user
         raise
     except FeatureStoreError as error:
         if len(state.empty_views()) == len(FEATURE_VIEWS):  # nobody is known: the store lost its data

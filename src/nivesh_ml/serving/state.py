@@ -12,6 +12,7 @@ from sqlalchemy import Engine, text
 
 from nivesh_ml.config import Settings
 from nivesh_ml.db.app import app_engine
+from nivesh_ml.errors import FeatureStoreError
 from nivesh_ml.features.definitions import FEATURE_VIEWS
 from nivesh_ml.features.online import OnlineStore, make_online_store
 from nivesh_ml.log import get_logger
@@ -145,15 +146,25 @@ class ServerState:
             return {"ok": False, "detail": self.store_error}
         health = self.store.health()
         if not health.ok:
+            self.store_failed()
             return {"ok": False, "backend": health.backend, "detail": health.detail}
-        empty = self.empty_views()
+        try:
+            empty = self.empty_views()
+        except FeatureStoreError as error:  # it failed between the probe and the scan
+            self.store_failed()
+            return {"ok": False, "backend": health.backend, "detail": str(error)}
         if len(empty) == len(FEATURE_VIEWS):  # e.g. Redis restarted empty: every user would be unknown
             detail = f"holds no features; run `nivesh-ml features materialize` ({EMPTY_STORE_HINT})"
             return {"ok": False, "backend": health.backend, "detail": detail, "empty_views": empty}
         return {"ok": True, "backend": health.backend, "detail": health.detail, "empty_views": empty}
 
+    def store_failed(self) -> None:
+        """Forget whether the store held features: a store that failed may come back without them."""
+        self._empty_checked = None
+
     def empty_views(self) -> list[str]:
-        """The feature views without a single fresh row online (re-checked every few seconds)."""
+        """The feature views without a single fresh row online (re-checked every few seconds, and
+        after the store was seen failing)."""
         if self.store is None:
             return [str(view.key) for view in FEATURE_VIEWS]
         now = time.monotonic()
