@@ -84,3 +84,22 @@ def test_an_unreachable_limit_store_lets_requests_through(
     ready = client.get("/ready")
     assert ready.status_code == 503
     assert ready.json()["components"]["rate_limit"]["ok"] is False
+
+
+def test_a_failing_limit_store_is_asked_once_per_retry_period(
+    served_settings: Settings, make_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = served_settings.model_copy(
+        update={"online_store": "redis", "redis_url": "redis://127.0.0.1:1/0"}
+    )
+    client = make_client(settings)
+    limiter = client.app.state.nivesh.limiter  # type: ignore[attr-defined]
+    asked = []
+    real_hit = limiter._limiter.hit
+    limiter._limiter.hit = lambda *args: asked.append(1) or real_hit(*args)
+    with caplog.at_level("WARNING", logger="nivesh_ml.serving.ratelimit"):
+        codes = [client.post("/predict/intent", json={"query": "hi"}).status_code for _ in range(5)]
+    assert codes == [200] * 5
+    assert len(asked) == 1  # a frozen store would have cost every request its timeout
+    assert len([r for r in caplog.records if "rate-limit storage failed" in r.getMessage()]) == 1
+    assert "nivesh_rate_limit_storage_errors_total 5.0" in client.get("/metrics").text

@@ -5,7 +5,8 @@ key prefix), so every replica of the server counts against the same limit; other
 several workers, in a SQLite file of the home they share (``ratelimit_sqlite.py``), and with one
 worker in memory.
 If the storage cannot answer, the request goes through (a limiter outage must not take the
-API down) and ``nivesh_rate_limit_storage_errors`` counts it.
+API down) and ``nivesh_rate_limit_storage_errors`` counts it; for the next ``STORAGE_RETRY_S``
+requests go through without asking it (a frozen Redis would cost each its socket timeout).
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ class RateStatus:
 
 
 RATE_LIMIT_FILE = "ratelimit.sqlite"
+# After a storage failure, requests go through unlimited this long before the storage is asked
+# again: a frozen Redis costs one request its socket timeout, not every request.
+STORAGE_RETRY_S = 2.0
 
 
 def _storage(settings: Settings, prefix: str) -> Storage:
@@ -75,19 +79,28 @@ class RateLimiter:
         self._limiter = MovingWindowRateLimiter(self.storage)
         self._metrics = metrics
         self.in_memory = isinstance(self.storage, MemoryStorage)
+        self._resume_at = 0.0  # while the storage is failing: when to ask it again
 
     def hit(self, key_id: str, key_name: str) -> RateStatus | None:
         """Count one request of ``key_id``; raises :class:`RateLimitedError` when over the limit.
 
         Returns the key's status for the response headers, or None when the storage failed.
         """
+        if time.monotonic() < self._resume_at:  # the storage failed a moment ago: do not wait on it again
+            self._metrics.rate_limit_errors.inc()
+            return None
         try:
             allowed = self._limiter.hit(self.item, key_id)
             stats = self._limiter.get_window_stats(self.item, key_id)
         except Exception as error:  # any storage failure: let the request through, count it
             self._metrics.rate_limit_errors.inc()
-            log.warning("rate-limit storage failed, request let through: %s", error)
+            if self._resume_at == 0.0:  # one line per outage, not one per request
+                log.warning("rate-limit storage failed; letting requests through: %s", error)
+            self._resume_at = time.monotonic() + STORAGE_RETRY_S
             return None
+        if self._resume_at:
+            log.info("rate-limit storage answers again; limits apply")
+            self._resume_at = 0.0
         status = RateStatus(self.item.amount, stats.remaining, stats.reset_time)
         if not allowed:
             self._metrics.rate_limited.labels(key_name).inc()
