@@ -6,9 +6,10 @@ version is skipped, so an interrupted build is simply run again.
 
 ``materialize`` copies each view's latest snapshot into the online store, incrementally: only
 entities whose feature row changed since the last materialisation, or that are missing online
-(expired, or the store was emptied), are written, in batches, with a progress bar. The online
-TTL counts from the materialisation, since that is when the row was last known to be right;
-the offline point-in-time join counts it from the snapshot's ``as_of``.
+(expired, or the store was emptied), are written, in batches, with a progress bar; the others,
+known to be unchanged, have their expiry extended in place (``touch``), and the view is marked
+refreshed. The online TTL counts from the materialisation, since that is when the row was last
+known to be right; the offline point-in-time join counts it from the snapshot's ``as_of``.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class MaterializeReport:
     entities: int
     written: int
     unchanged: int
+    extended: int = 0  # unchanged rows whose expiry was extended
 
 
 def build_features(
@@ -95,33 +97,63 @@ def materialize(
     views: Sequence[FeatureView] = FEATURE_VIEWS,
     full: bool = False,
     batch_size: int = BATCH_SIZE,
+    as_of: datetime | None = None,
 ) -> list[MaterializeReport]:
-    """Copy each view's latest offline snapshot into ``online`` (changed or missing entities only)."""
+    """Copy each view's latest offline snapshot into ``online`` (changed or missing entities only).
+
+    Every row is then served until ``as_of`` (default: now) plus the view's TTL: the changed
+    ones are written with that event time, the unchanged ones extended, and the view is marked
+    refreshed at ``as_of``.
+    """
     offline = OfflineStore(settings.features_dir)
-    return [_materialize_view(offline, online, view, full=full, batch_size=batch_size) for view in views]
+    moment = as_of or datetime.now(UTC)
+    return [
+        _materialize_view(offline, online, view, full=full, batch_size=batch_size, moment=moment)
+        for view in views
+    ]
 
 
 def _materialize_view(
-    offline: OfflineStore, online: OnlineStore, view: FeatureView, *, full: bool, batch_size: int
+    offline: OfflineStore,
+    online: OnlineStore,
+    view: FeatureView,
+    *,
+    full: bool,
+    batch_size: int,
+    moment: datetime,
 ) -> MaterializeReport:
     frame = offline.read_latest(view)
     as_of = pd.Timestamp(frame["event_timestamp"].iloc[0]) if len(frame) else pd.NaT
     hashes = _row_hashes(frame, view)
     state_path = _state_path(offline, view)
     todo = hashes if full else _changed_or_missing(hashes, _read_state(state_path), online, view)
-    rows = frame.set_index(view.entity).loc[todo.index, view.columns]
-    now = datetime.now(UTC)
-    with item_progress(f"materialising {view.key}", total=len(rows)) as advance:
-        for start in range(0, len(rows), batch_size):
-            batch = rows.iloc[start : start + batch_size]
-            online.put_many(view.key, _records(batch), ttl=view.ttl, event_time=now)
-            advance(len(batch))
+    indexed = frame.set_index(view.entity)
+    rows = indexed.loc[todo.index, view.columns]
+    written = _write(online, view, rows, moment, batch_size)
+    unchanged = hashes.index.difference(todo.index)
+    extended = online.touch(view.key, list(unchanged), ttl=view.ttl, event_time=moment)
+    if extended < len(unchanged):  # some expired between the scan and the touch: write them whole
+        missing = unchanged.difference(pd.Index(list(online.entity_ids(view.key))))
+        written += _write(online, view, indexed.loc[missing, view.columns], moment, batch_size)
     _write_state(state_path, hashes)
-    report = MaterializeReport(str(view.key), as_of, len(hashes), len(rows), len(hashes) - len(rows))
+    if written + extended >= len(hashes):  # every row is now served until moment + ttl
+        online.mark_refreshed(view.key, moment)
+    report = MaterializeReport(str(view.key), as_of, len(hashes), written, len(hashes) - len(rows), extended)
     log.info(
-        "materialised", extra={"view": report.view, "written": report.written, "unchanged": report.unchanged}
+        "materialised",
+        extra={"view": report.view, "written": written, "unchanged": report.unchanged, "extended": extended},
     )
     return report
+
+
+def _write(online: OnlineStore, view: FeatureView, rows: pd.DataFrame, moment: datetime, size: int) -> int:
+    written = 0
+    with item_progress(f"materialising {view.key}", total=len(rows)) as advance:
+        for start in range(0, len(rows), size):
+            batch = rows.iloc[start : start + size]
+            written += online.put_many(view.key, _records(batch), ttl=view.ttl, event_time=moment)
+            advance(len(batch))
+    return written
 
 
 def _row_hashes(frame: pd.DataFrame, view: FeatureView) -> pd.Series:

@@ -13,6 +13,9 @@
 
 A row written at ``event_time`` with ``ttl`` is served until ``event_time + ttl``; after that
 it reads as missing (and counts as ``expired``) whether or not the backend has purged it.
+:meth:`OnlineStore.touch` moves a live row's event time and expiry forward without rewriting it,
+and :meth:`OnlineStore.mark_refreshed` records, per view, the instant every row of the view was
+last known right (the view's age counts from it; see ``features/refresh.py``).
 """
 
 from __future__ import annotations
@@ -118,6 +121,16 @@ class OnlineStore(Protocol):
     ) -> int:
         """Replace each entity's row; it is served until ``event_time + ttl``. Returns rows written."""
 
+    def touch(self, view: ViewKey, entity_ids: Sequence[str], *, ttl: timedelta, event_time: datetime) -> int:
+        """Serve the entities' live rows until ``event_time + ttl`` (never sooner than before),
+        features untouched; missing or expired rows stay so. Returns how many rows were live."""
+
+    def mark_refreshed(self, view: ViewKey, at: datetime) -> None:
+        """Record that every row of the view was written or touched at ``at`` (kept if later)."""
+
+    def refreshed_at(self, view: ViewKey) -> datetime | None:
+        """When the view was last marked refreshed (UTC); None if never."""
+
     def delete(self, view: ViewKey, entity_ids: Sequence[str]) -> int:
         """Remove the entities' rows; returns how many were there."""
 
@@ -171,10 +184,7 @@ class StoreBase(ABC):
 
         A batch that would already be expired is not written (and 0 is returned).
         """
-        if not isinstance(ttl, timedelta) or ttl <= timedelta(0):
-            raise FeatureStoreError(f"ttl must be a positive timedelta, got {ttl!r}")
-        event_us = to_micros(event_time)
-        expires_us = event_us + ttl // _MICROSECOND
+        event_us, expires_us = _expiry(ttl, event_time)
         if expires_us <= now_micros():
             _log.warning("not writing %d rows of %s: event_time + ttl is already past", len(rows), view)
             return 0
@@ -185,6 +195,34 @@ class StoreBase(ABC):
                 self._store(view, plain, event_us, expires_us)
             self._metrics.changed("put_many", "write", time.perf_counter() - started, len(plain))
         return len(plain)
+
+    def touch(self, view: ViewKey, entity_ids: Sequence[str], *, ttl: timedelta, event_time: datetime) -> int:
+        """Serve the entities' live rows until ``event_time + ttl`` (never sooner than before),
+        features untouched; missing or expired rows stay so. Returns how many rows were live."""
+        event_us, expires_us = _expiry(ttl, event_time)
+        if expires_us <= now_micros():
+            _log.warning("not touching rows of %s: event_time + ttl is already past", view)
+            return 0
+        ids = list(dict.fromkeys(_entity_id(entity_id) for entity_id in entity_ids))
+        if not ids:
+            return 0
+        started = time.perf_counter()
+        with self._guard("touch"):
+            touched = self._touch(view, ids, event_us, expires_us, now_micros())
+        self._metrics.changed("touch", "write", time.perf_counter() - started, touched)
+        return touched
+
+    def mark_refreshed(self, view: ViewKey, at: datetime) -> None:
+        """Record that every row of the view was written or touched at ``at`` (kept if later)."""
+        at_us = to_micros(at)
+        with self._guard("mark_refreshed"):
+            self._mark(view, at_us)
+
+    def refreshed_at(self, view: ViewKey) -> datetime | None:
+        """When the view was last marked refreshed (UTC); None if never."""
+        with self._guard("refreshed_at"):
+            at_us = self._marked(view)
+        return None if at_us is None else from_micros(at_us)
 
     def delete(self, view: ViewKey, entity_ids: Sequence[str]) -> int:
         """Remove the entities' rows; returns how many were there (expired ones included)."""
@@ -271,6 +309,18 @@ class StoreBase(ABC):
         """Replace the rows (values already plain)."""
 
     @abstractmethod
+    def _touch(self, view: ViewKey, ids: list[str], event_us: int, expires_us: int, now_us: int) -> int:
+        """Move the live rows' times forward (each to the later of old and new); how many were live."""
+
+    @abstractmethod
+    def _mark(self, view: ViewKey, at_us: int) -> None:
+        """Keep the later of the stored refresh time and ``at_us``."""
+
+    @abstractmethod
+    def _marked(self, view: ViewKey) -> int | None:
+        """The stored refresh time; None if never marked."""
+
+    @abstractmethod
     def _remove(self, view: ViewKey, entity_ids: list[str]) -> int:
         """Delete the rows; how many there were."""
 
@@ -299,6 +349,13 @@ def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     """Consecutive slices of at most ``size`` items."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _expiry(ttl: timedelta, event_time: datetime) -> tuple[int, int]:
+    if not isinstance(ttl, timedelta) or ttl <= timedelta(0):
+        raise FeatureStoreError(f"ttl must be a positive timedelta, got {ttl!r}")
+    event_us = to_micros(event_time)
+    return event_us, event_us + ttl // _MICROSECOND
 
 
 def _entity_id(entity_id: Any) -> str:

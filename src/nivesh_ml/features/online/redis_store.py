@@ -2,7 +2,8 @@
 
 One hash per row, at ``{prefix}:{view}:v{version}:{entity_id}``: a field per feature holding
 its msgpack-encoded value, plus ``__event_time__`` and ``__expires_at__`` (epoch microseconds,
-as text). Batch reads and writes go in pipelines of :data:`CHUNK` rows per round trip.
+as text). Batch reads and writes go in pipelines of :data:`CHUNK` rows per round trip. Each
+view's refresh time is a field (``{view}:v{version}``) of the hash ``{prefix}:__views__``.
 
 A row is replaced, never merged: each one's ``DEL`` + ``HSET`` + ``PEXPIREAT`` run inside
 one ``MULTI``/``EXEC`` per chunk, so a reader never sees a row half-written or absent for a
@@ -52,6 +53,25 @@ _EVENT = "__event_time__"
 _EXPIRES = "__expires_at__"
 _EVENT_B = _EVENT.encode()
 _EXPIRES_B = _EXPIRES.encode()
+_VIEWS = "__views__"
+# Move a live row's event time and expiry forward (never back); 1 if the row was live, else 0.
+_TOUCH = """
+local expires = redis.call('HGET', KEYS[1], '__expires_at__')
+if not expires or tonumber(expires) <= tonumber(ARGV[3]) then return 0 end
+local event = redis.call('HGET', KEYS[1], '__event_time__')
+if not event or tonumber(ARGV[1]) > tonumber(event) then
+    redis.call('HSET', KEYS[1], '__event_time__', ARGV[1])
+end
+if tonumber(ARGV[2]) > tonumber(expires) then
+    redis.call('HSET', KEYS[1], '__expires_at__', ARGV[2])
+    redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+end
+return 1
+"""
+_MARK = """
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if not old or tonumber(ARGV[2]) > tonumber(old) then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+"""
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
 _PASSWORD_PARAM = re.compile(r"(password=)[^&]*")
 
@@ -96,6 +116,8 @@ class RedisStore(StoreBase):
             )
         except ValueError as exc:
             raise FeatureStoreError(f"bad Redis URL {self.url}: {exc}; check NIVESH_REDIS_URL") from None
+        self._touch_script = self._client.register_script(_TOUCH)
+        self._mark_script = self._client.register_script(_MARK)
 
     def key(self, view: ViewKey, entity_id: str) -> str:
         """The Redis key of an entity's row."""
@@ -141,6 +163,25 @@ class RedisStore(StoreBase):
                 pipe.hset(key, mapping=fields)
                 pipe.pexpireat(key, evict_at_ms)
             pipe.execute()
+
+    def _touch(self, view: ViewKey, ids: list[str], event_us: int, expires_us: int, now_us: int) -> int:
+        base = self._key_base(view)
+        evict_at_ms = (expires_us + EVICTION_GRACE // timedelta(microseconds=1)) // 1000
+        args = [event_us, expires_us, now_us, evict_at_ms]
+        touched = 0
+        for chunk in chunked(ids, CHUNK):
+            pipe = self._client.pipeline(transaction=False)
+            for entity_id in chunk:  # one key per call: each row is touched atomically
+                self._touch_script(keys=[base + entity_id], args=args, client=pipe)
+            touched += sum(int(reply) for reply in pipe.execute())
+        return touched
+
+    def _mark(self, view: ViewKey, at_us: int) -> None:
+        self._mark_script(keys=[f"{self.prefix}:{_VIEWS}"], args=[str(view), at_us])
+
+    def _marked(self, view: ViewKey) -> int | None:
+        at = cast(bytes | None, self._client.hget(f"{self.prefix}:{_VIEWS}", str(view)))
+        return None if at is None else int(at)
 
     def _remove(self, view: ViewKey, entity_ids: list[str]) -> int:
         base = self._key_base(view)

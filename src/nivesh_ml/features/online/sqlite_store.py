@@ -1,7 +1,8 @@
 """Online features in one SQLite file, the embedded default.
 
 One table keyed by (view, version, entity_id), ``WITHOUT ROWID``: a row's features are one
-msgpack map in ``payload``, beside ``event_time`` and ``expires_at`` (epoch microseconds).
+msgpack map in ``payload``, beside ``event_time`` and ``expires_at`` (epoch microseconds);
+each view's refresh time in ``online_views``.
 WAL mode lets readers run beside a writer; each thread has its own connection, and writes
 take the file's write lock with ``BEGIN IMMEDIATE`` (waiting up to :data:`BUSY_TIMEOUT_S`
 for other threads or processes), so concurrent writers queue instead of failing.
@@ -44,6 +45,12 @@ CREATE TABLE IF NOT EXISTS online_features (
     PRIMARY KEY (view, version, entity_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS online_features_expires_at ON online_features (expires_at);
+CREATE TABLE IF NOT EXISTS online_views (
+    view TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    refreshed_at INTEGER NOT NULL,
+    PRIMARY KEY (view, version)
+) WITHOUT ROWID;
 """
 _UPSERT = """
 INSERT INTO online_features (view, version, entity_id, payload, event_time, expires_at)
@@ -52,6 +59,10 @@ ON CONFLICT (view, version, entity_id) DO UPDATE SET
     payload = excluded.payload, event_time = excluded.event_time, expires_at = excluded.expires_at
 """
 _WHERE_VIEW = "view = ? AND version = ?"
+_MARK = """
+INSERT INTO online_views (view, version, refreshed_at) VALUES (?, ?, ?)
+ON CONFLICT (view, version) DO UPDATE SET refreshed_at = MAX(refreshed_at, excluded.refreshed_at)
+"""
 
 
 class SQLiteStore(StoreBase):
@@ -146,6 +157,31 @@ class SQLiteStore(StoreBase):
         self._next_purge = now + PURGE_EVERY_S
         now_us = time.time_ns() // 1000
         connection.execute("DELETE FROM online_features WHERE expires_at <= ?", (now_us,))
+
+    def _touch(self, view: ViewKey, ids: list[str], event_us: int, expires_us: int, now_us: int) -> int:
+        touched = 0
+        with self._write() as connection:
+            for chunk in chunked(ids, CHUNK):
+                cursor = connection.execute(
+                    "UPDATE online_features SET event_time = MAX(event_time, ?),"
+                    f" expires_at = MAX(expires_at, ?) WHERE {_WHERE_VIEW} AND expires_at > ?"  # nosec B608  # constant SQL, values bound
+                    f" AND entity_id IN ({', '.join('?' * len(chunk))})",
+                    (event_us, expires_us, view.name, view.version, now_us, *chunk),
+                )
+                touched += cursor.rowcount
+        return touched
+
+    def _mark(self, view: ViewKey, at_us: int) -> None:
+        with self._write() as connection:
+            connection.execute(_MARK, (view.name, view.version, at_us))
+
+    def _marked(self, view: ViewKey) -> int | None:
+        row = (
+            self._connection()
+            .execute(f"SELECT refreshed_at FROM online_views WHERE {_WHERE_VIEW}", (view.name, view.version))  # nosec B608  # constant
+            .fetchone()
+        )
+        return None if row is None else int(row[0])
 
     def _remove(self, view: ViewKey, entity_ids: list[str]) -> int:
         removed = 0
