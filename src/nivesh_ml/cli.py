@@ -18,6 +18,7 @@ from rich.table import Table
 
 from nivesh_ml import __version__
 from nivesh_ml.config import Settings, load_settings
+from nivesh_ml.data.scenarios import scenario_help
 from nivesh_ml.errors import NiveshError
 from nivesh_ml.log import setup_logging
 
@@ -194,6 +195,27 @@ def data_generate(
     manifest = ensure_synthetic(settings, config, force=force)
     rows = ", ".join(f"{name} {count:,}" for name, count in manifest["rows"].items())
     stdout.print(f"{synthetic_dir(settings)}: {rows} (version {manifest['version'][:12]})")
+
+
+@data_app.command("advance")
+def data_advance(
+    ctx: typer.Context,
+    days: Annotated[int, typer.Option(min=1, help="Days to append after the data set's last day.")] = 1,
+    scenario: Annotated[
+        str | None,
+        typer.Option(help=f"How the world changes from the first of these days: {scenario_help()}."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Random seed [default: the data set's].")] = None,
+) -> None:
+    """Continue every user's timeline: append day partitions to the synthetic data (history untouched)."""
+    from nivesh_ml.data.nivesh import advance_synthetic, synthetic_dir
+
+    manifest = advance_synthetic(_settings(ctx), days, scenario=scenario, seed=seed)
+    advanced = manifest["advanced"]
+    stdout.print(
+        f"{synthetic_dir(_settings(ctx))}: {advanced['first_day']}..{advanced['last_day']} advanced, "
+        f"{advanced['rows']:,} rows (version {manifest['version'][:12]})"
+    )
 
 
 @data_app.command("check")

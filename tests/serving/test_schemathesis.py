@@ -7,7 +7,6 @@ documented schema, no schema-valid request refused, no schema-violating request 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -24,7 +23,7 @@ from nivesh_ml.tracking.registry import list_models
 from nivesh_ml.tracking.store import MODEL_KEYS
 
 from .conftest import STATIC_KEY, isolated_settings
-from .test_server_process import _free_port, _wait_healthy
+from .processes import serving
 
 # Quick recipes do not reach every model's bar; the contract, not the quality, is under test here.
 NO_BAR = {
@@ -49,25 +48,10 @@ def quick_home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="module")
 def quick_server(quick_home: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python -m nivesh_ml.serving` on the quick home; yields its URL."""
-    port, log_path = _free_port(), tmp_path_factory.mktemp("fuzz-log") / "server.log"
-    env = {name: value for name, value in os.environ.items() if not name.startswith("NIVESH_")}
-    env.update(OFFLINE_ENV)
-    env.update({
-        "NIVESH_HOME": str(quick_home.home), "NIVESH_DATASETS_DIR": str(quick_home.datasets_dir),
-        "NIVESH_PORT": str(port), "NIVESH_API_KEYS": json.dumps([STATIC_KEY]),
-        "NIVESH_RATE_LIMIT": "100000/minute", "NIVESH_LOG_FORMAT": "json",
-    })  # fmt: skip
-    with log_path.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "nivesh_ml.serving"], env=env, stderr=out, stdout=out
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, process, log_path)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(30)
+    log_path = tmp_path_factory.mktemp("fuzz-log") / "server.log"
+    extra = {"NIVESH_DATASETS_DIR": str(quick_home.datasets_dir), "NIVESH_RATE_LIMIT": "100000/minute"}
+    with serving(quick_home.home, log_path, **extra) as server:
+        yield server.url
 
 
 def test_schemathesis_finds_nothing_against_the_quick_champions(quick_server: str, tmp_path: Path) -> None:

@@ -5,45 +5,16 @@ may read in a response's headers, and a client that leaves mid-request.
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
-from nivesh_ml.config import OFFLINE_ENV, Settings
+from nivesh_ml.config import Settings
 
 from .conftest import STATIC_KEY, wait_for
-from .test_server_process import _free_port, _wait_healthy
-
-
-@contextmanager
-def serving(settings: Settings, log_path: Path, **env: str) -> Iterator[str]:
-    """`python -m nivesh_ml.serving` on ``settings.home`` with extra ``NIVESH_*`` variables."""
-    port = _free_port()
-    environment = {name: value for name, value in os.environ.items() if not name.startswith("NIVESH_")}
-    environment.update(OFFLINE_ENV)
-    environment.update({
-        "NIVESH_HOME": str(settings.home), "NIVESH_PORT": str(port),
-        "NIVESH_API_KEYS": json.dumps([STATIC_KEY]), "NIVESH_RATE_LIMIT": "10000/minute",
-        "NIVESH_LOG_FORMAT": "json", "NIVESH_TRUST_MODEL_PICKLES": "true", "NIVESH_RELOAD_INTERVAL_S": "0",
-        **env,
-    })  # fmt: skip
-    with log_path.open("wb") as out:
-        command = [sys.executable, "-m", "nivesh_ml.serving"]
-        process = subprocess.Popen(command, env=environment, stderr=out, stdout=out)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, process, log_path)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(30)
+from .processes import serving
 
 
 def _raw(url: str, data: bytes, *, then_wait: float) -> bytes:
@@ -64,7 +35,10 @@ def test_slow_headers_slow_bodies_and_oversized_chunked_bodies_are_cut_off(
     served_settings: Settings, tmp_path: Path
 ) -> None:
     log_path = tmp_path / "server.log"
-    with serving(served_settings, log_path, NIVESH_HEADER_TIMEOUT_S="1", NIVESH_BODY_TIMEOUT_S="1") as url:
+    with serving(
+        served_settings.home, log_path, NIVESH_HEADER_TIMEOUT_S="1", NIVESH_BODY_TIMEOUT_S="1"
+    ) as server:
+        url = server.url
         started = time.monotonic()  # headers that never finish: 408 and closed, not held forever
         reply = _raw(url, b"POST /predict/intent HTTP/1.1\r\nHost: x\r\nX-API-", then_wait=20)
         assert reply.startswith(b"HTTP/1.1 408"), reply
@@ -98,7 +72,8 @@ def test_slow_headers_slow_bodies_and_oversized_chunked_bodies_are_cut_off(
 
 def test_a_client_that_leaves_cancels_its_work(served_settings: Settings, tmp_path: Path) -> None:
     gate = tmp_path / "never"
-    with serving(served_settings, tmp_path / "server.log") as url:
+    with serving(served_settings.home, tmp_path / "server.log") as server:
+        url = server.url
         body = json.dumps({"messages": [{"role": "user", "content": f"wait:{gate}"}]})
         request = (
             f"POST /assistant/chat HTTP/1.1\r\nHost: x\r\nX-API-Key: {STATIC_KEY}\r\n"
@@ -110,15 +85,20 @@ def test_a_client_that_leaves_cancels_its_work(served_settings: Settings, tmp_pa
         assert 'nivesh_route_rejected_total{reason="client_gone",route="assistant"} 1.0' in metrics
 
 
+def _ready_lines(log_path: Path) -> int:
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
+    return sum(line.get("msg") == "model server ready" for line in lines)
+
+
 def test_two_workers_share_one_rate_limit_and_log_as_one(served_settings: Settings, tmp_path: Path) -> None:
     log_path = tmp_path / "server.log"
-    with serving(served_settings, log_path, NIVESH_WORKERS="2", NIVESH_RATE_LIMIT="12/minute") as url:
+    workers = {"NIVESH_WORKERS": "2", "NIVESH_RATE_LIMIT": "12/minute"}
+    with serving(served_settings.home, log_path, **workers) as server:
+        # each worker logs through the project's JSON, PII-masked set-up (before: nothing at INFO)
+        wait_for(lambda: _ready_lines(log_path) == 2, timeout=120)
         codes = []
         for _ in range(30):  # a new connection each time: the kernel spreads them over both workers
-            with httpx.Client(base_url=url, headers={"X-API-Key": STATIC_KEY}) as http:
+            with httpx.Client(base_url=server.url, headers={"X-API-Key": STATIC_KEY}) as http:
                 codes.append(http.post("/predict/intent", json={"query": "hi"}).status_code)
         assert codes.count(200) == 12, codes  # not 12 per worker
         assert set(codes[12:]) == {429}
-    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
-    ready = [line for line in lines if line.get("msg") == "model server ready"]
-    assert len(ready) == 2  # each worker logs through the project's JSON, PII-masked set-up

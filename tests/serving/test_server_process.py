@@ -6,21 +6,17 @@ table holds any of it.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from nivesh_ml.config import OFFLINE_ENV, Settings
+from nivesh_ml.config import Settings
 
 from .conftest import STATIC_KEY, USERS, predictions
+from .processes import Server, serving
 
 PII = {
     "phone": "+91 98765 43210",
@@ -40,48 +36,11 @@ TEXT = (
 NEEDLES = sorted({*PII.values(), *("".join(c for c in v if c.isdigit()) for v in PII.values())} - {"", "91"})
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def server(served_settings: Settings, tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]]:
-    """A server process on the shared home; yields its URL, its log file and the process."""
-    port, log_path = _free_port(), tmp_path / "server.log"
-    env = {name: value for name, value in os.environ.items() if not name.startswith("NIVESH_")}
-    env.update(OFFLINE_ENV)
-    env.update({
-        "NIVESH_HOME": str(served_settings.home), "NIVESH_HOST": "127.0.0.1", "NIVESH_PORT": str(port),
-        "NIVESH_API_KEYS": json.dumps([STATIC_KEY]), "NIVESH_RATE_LIMIT": "10000/minute",
-        "NIVESH_LOG_LEVEL": "DEBUG", "NIVESH_LOG_FORMAT": "json", "NIVESH_TRUST_MODEL_PICKLES": "true",
-    })  # fmt: skip
-    with log_path.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "nivesh_ml.serving"], env=env, stderr=out, stdout=out
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, process, log_path)
-        yield url, log_path, process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(30)
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited: {log_path.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    pytest.fail(f"server did not come up: {log_path.read_text()[-3000:]}")
+def server(served_settings: Settings, tmp_path: Path) -> Iterator[Server]:
+    """A server process on the shared home, logging at DEBUG."""
+    with serving(served_settings.home, tmp_path / "server.log", NIVESH_LOG_LEVEL="DEBUG") as running:
+        yield running
 
 
 def _send_pii(url: str) -> list[str]:
@@ -114,9 +73,9 @@ def _send_pii(url: str) -> list[str]:
 
 
 def test_a_real_server_keeps_pii_out_of_its_log_and_the_prediction_table(
-    server: tuple[str, Path, subprocess.Popen[bytes]], served_settings: Settings
+    server: Server, served_settings: Settings
 ) -> None:
-    url, log_path, process = server
+    url, log_path, process = server.url, server.log_path, server.process
     ids = _send_pii(url)
     process.send_signal(signal.SIGINT)  # graceful: the prediction log is written out on the way down
     assert process.wait(60) == 0
