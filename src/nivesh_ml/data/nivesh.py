@@ -11,10 +11,12 @@ from typing import Any
 
 from nivesh_ml.config import Settings
 from nivesh_ml.data.synthetic import STAGES, GeneratorConfig, generate, read_manifest, write_dataset
+from nivesh_ml.data.synthetic.advance import advance_dataset
+from nivesh_ml.data.synthetic.scenarios import get_scenario
 from nivesh_ml.log import get_logger
-from nivesh_ml.progress import stage_progress
+from nivesh_ml.progress import item_progress, stage_progress
 
-__all__ = ["ensure_synthetic", "synthetic_dir"]
+__all__ = ["advance_synthetic", "ensure_synthetic", "synthetic_dir"]
 
 log = get_logger(__name__)
 
@@ -41,4 +43,26 @@ def ensure_synthetic(settings: Settings, config: GeneratorConfig, *, force: bool
         manifest = write_dataset(data, out_dir)
         done("write")
     log.info("synthetic data written", extra={"version": manifest["version"], "rows": manifest["rows"]})
+    return manifest
+
+
+def advance_synthetic(
+    settings: Settings, days: int, *, scenario: str | None = None, seed: int | None = None
+) -> dict[str, Any]:
+    """Append ``days`` days to the synthetic data set, optionally under a ``scenario``; returns its manifest.
+
+    Each day is written and recorded before the next begins, so an interrupted run keeps its
+    finished days and the next run continues after them.
+    """
+    if scenario is not None:
+        get_scenario(scenario)  # an unknown name fails before any work
+    with item_progress("advancing synthetic data", total=days) as step:
+        manifest = advance_dataset(
+            synthetic_dir(settings), days, scenario=scenario, seed=seed, on_day=lambda _day: step(1)
+        )
+    advanced = manifest["advanced"]
+    log.info(
+        "synthetic data advanced",
+        extra={"version": manifest["version"], "last_day": advanced["last_day"], "scenario": scenario},
+    )
     return manifest

@@ -2,10 +2,12 @@
 
 On disk (``out_dir``): ``users.parquet``, ``accounts.parquet``, ``transactions.parquet``,
 ``credit_labels.parquet`` and ``manifest.json`` (generator, config, row counts, sha256 of each
-file, the data set's version, anomaly and default rates). Parquet is written by pyarrow with
-zstd, no index, the frames' fixed row order and no wall-clock timestamps, so the same config
-gives the same bytes. A write goes to a temporary folder beside ``out_dir`` that is renamed into
-place, so an interrupted run leaves no half data set (and an old one stays whole).
+file, the data set's version, anomaly and default rates); once ``data advance`` has run, one
+partition a day under ``transactions/date=YYYY-MM-DD/`` (see :mod:`partitions`). Parquet is
+written by pyarrow with zstd, no index, the frames' fixed row order and no wall-clock
+timestamps, so the same config gives the same bytes. A write goes to a temporary folder beside
+``out_dir`` that is renamed into place, so an interrupted run leaves no half data set (and an
+old one stays whole).
 """
 
 from __future__ import annotations
@@ -23,10 +25,19 @@ import pyarrow.parquet as pq
 
 from nivesh_ml.data import schemas
 from nivesh_ml.data.synthetic.generator import TABLES, GeneratorConfig, SyntheticData
+from nivesh_ml.data.synthetic.partitions import with_advanced
 from nivesh_ml.data.versioning import file_sha256, files_version
 from nivesh_ml.errors import DataError, DatasetMissingError
 
-__all__ = ["GENERATOR", "GENERATOR_VERSION", "MANIFEST", "read_dataset", "read_manifest", "write_dataset"]
+__all__ = [
+    "GENERATOR",
+    "GENERATOR_VERSION",
+    "MANIFEST",
+    "dataset_config",
+    "read_dataset",
+    "read_manifest",
+    "write_dataset",
+]
 
 GENERATOR = "nivesh-synthetic"
 GENERATOR_VERSION = 1
@@ -58,7 +69,8 @@ def write_dataset(data: SyntheticData, out_dir: Path) -> dict[str, Any]:
 
 
 def read_dataset(out_dir: Path) -> SyntheticData:
-    """Read a data set written by :func:`write_dataset`."""
+    """Read a data set written by :func:`write_dataset`, with the days ``data advance`` appended
+    (see :mod:`partitions`) in its transactions."""
     out_dir = Path(out_dir)
     manifest = read_manifest(out_dir)
     missing = [f"{name}.parquet" for name in TABLES if not (out_dir / f"{name}.parquet").is_file()]
@@ -68,7 +80,8 @@ def read_dataset(out_dir: Path) -> SyntheticData:
             f"no synthetic data set at {out_dir} ({what} missing): run `nivesh-ml data generate`"
         )
     frames = {name: _read_parquet(out_dir / f"{name}.parquet") for name in TABLES}
-    return SyntheticData(config=_config_of(manifest, out_dir), **frames)
+    frames["transactions"] = with_advanced(frames["transactions"], out_dir, manifest)
+    return SyntheticData(config=dataset_config(manifest, out_dir), **frames)
 
 
 def read_manifest(out_dir: Path) -> dict[str, Any] | None:
@@ -81,7 +94,7 @@ def read_manifest(out_dir: Path) -> dict[str, Any] | None:
     return manifest if isinstance(manifest, dict) else None
 
 
-def _config_of(manifest: dict[str, Any], out_dir: Path) -> GeneratorConfig:
+def dataset_config(manifest: dict[str, Any], out_dir: Path) -> GeneratorConfig:
     """The generator config a manifest records."""
     try:
         config = manifest["config"]
