@@ -280,6 +280,33 @@ def features_materialize(
     stdout.print(table)
 
 
+@features_app.command("refresh")
+def features_refresh(ctx: typer.Context) -> None:
+    """Keep every online view inside its TTL (run daily): copy changed rows, extend the others."""
+    from datetime import UTC, datetime
+
+    from nivesh_ml.features.online import make_online_store
+    from nivesh_ml.features.refresh import refresh
+
+    settings = _settings(ctx)
+    online = make_online_store(settings)
+    try:
+        reports = refresh(settings, online, as_of=datetime.now(UTC))
+    finally:
+        online.close()
+    table = Table("view", "snapshot as of", "written", "extended", "age before", "age after", "ttl")
+    for report in reports:
+        ages = (_hours(report.age_before_s), _hours(report.age_after_s), _hours(report.ttl_s))
+        table.add_row(
+            report.view, str(report.snapshot_as_of), f"{report.written:,}", f"{report.extended:,}", *ages
+        )
+    stdout.print(table)
+
+
+def _hours(seconds: float | None) -> str:
+    return "never refreshed" if seconds is None else f"{seconds / 3600:.1f} h"
+
+
 @features_app.command("get")
 def features_get(
     ctx: typer.Context,

@@ -123,6 +123,12 @@ class Settings(BaseSettings):
     reload_interval_s: float = Field(
         30.0, ge=0, description="How often the server polls the registry for moved aliases (0: never)."
     )
+    feature_refresh_interval_s: float = Field(
+        21_600.0,
+        ge=0,
+        description="How often `nivesh-ml serve` refreshes the online feature views when they are in the"
+        " embedded SQLite store (0: never; with Redis, schedule the nivesh_features_refresh DAG).",
+    )
     predlog_queue_size: int = Field(
         10_000, ge=1, description="Prediction-log records held in memory before spilling to disk."
     )

@@ -23,7 +23,6 @@ import pandas as pd
 
 from nivesh_ml.config import Settings
 from nivesh_ml.features.definitions import FEATURE_VIEWS, FeatureView
-from nivesh_ml.features.materialize import materialize
 from nivesh_ml.features.online import OnlineStore
 from nivesh_ml.log import get_logger
 
@@ -58,6 +57,9 @@ def refresh(
     views: Sequence[FeatureView] = FEATURE_VIEWS,
 ) -> list[RefreshReport]:
     """Keep ``views`` fresh as of ``as_of``: copy changed rows, extend the others' expiry; one report each."""
+    # imported here: the model server reads views' ages without loading the builders and generator
+    from nivesh_ml.features.materialize import materialize
+
     before = view_ages(online, as_of=as_of, views=views)
     done = materialize(settings, online, views=views, as_of=as_of)
     after = view_ages(online, as_of=as_of, views=views)

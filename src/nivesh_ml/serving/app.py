@@ -1,8 +1,9 @@
 """The app factory and the process that serves it.
 
 ``create_app(settings)`` builds the FastAPI app and nothing else: the models load, the writer
-thread starts and the registry poller begins in the app's lifespan (start-up), and all of it
-stops there too (shutdown writes the prediction log out). ``serve(settings)`` runs it under
+thread starts and the registry poller begins in the app's lifespan (start-up), and so does the
+feature refresher on the embedded store; all of it stops there too (shutdown writes the
+prediction log out). ``serve(settings)`` runs it under
 uvicorn on ``settings.host:settings.port`` with ``settings.workers`` processes (default one).
 Each worker loads its own models and exports its own ``/metrics``; in production prefer one
 worker per replica behind a load balancer, so each replica is scraped on its own (replicas share
@@ -86,14 +87,16 @@ def _lifespan(
         state = await anyio.to_thread.run_sync(partial(ServerState.open, settings, config, metrics))
         app.state.nivesh = state
         poller = asyncio.create_task(_poll(state)) if config.reload_interval_s > 0 else None
+        refresher = asyncio.create_task(_refresh_features(state)) if _refreshes(settings) else None
         log.info("model server ready", extra={"models": _served(state)})
         try:
             yield
         finally:
-            if poller is not None:
-                poller.cancel()
-                with suppress(asyncio.CancelledError):
-                    await poller
+            for task in (poller, refresher):
+                if task is not None:
+                    task.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await task
             await anyio.to_thread.run_sync(state.close)
             log.info("model server stopped")
 
@@ -105,6 +108,20 @@ async def _poll(state: ServerState) -> None:
     while True:
         await asyncio.sleep(state.config.reload_interval_s)
         await anyio.to_thread.run_sync(state.reload)
+
+
+def _refreshes(settings: Settings) -> bool:
+    # With Redis (production) the nivesh_features_refresh DAG refreshes, once for every replica.
+    return settings.online_store == "sqlite" and settings.feature_refresh_interval_s > 0
+
+
+async def _refresh_features(state: ServerState) -> None:
+    """Keep the embedded store's views inside their TTL: at start-up if one is past half of it, then
+    every ``feature_refresh_interval_s``."""
+    await anyio.to_thread.run_sync(partial(state.refresh_features, only_if_due=True))
+    while True:
+        await asyncio.sleep(state.settings.feature_refresh_interval_s)
+        await anyio.to_thread.run_sync(state.refresh_features)  # off the event loop: requests go on
 
 
 def _served(state: ServerState) -> str:

@@ -2,19 +2,26 @@
 
 Requests (count, latency per route, in flight), predictions (by model, version, role and
 outcome), models (version and load time, reload failures), rate-limit rejections, the
-prediction log's queue, spills and overflows, shadow scoring. The online store registers its
-own series (``nivesh_feature_store_*``) on the same registry.
+prediction log's queue, spills and overflows, shadow scoring, the age of each online feature
+view and the server's feature refreshes. The online store registers its own series
+(``nivesh_feature_store_*``) on the same registry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from time import perf_counter
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
-__all__ = ["LATENCY_BUCKETS", "MetricsMiddleware", "ServerMetrics"]
+from nivesh_ml.log import get_logger
+
+__all__ = ["LATENCY_BUCKETS", "MetricsMiddleware", "ServerMetrics", "ViewAgeCollector"]
+
+log = get_logger(__name__)
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -66,6 +73,16 @@ class ServerMetrics:
         self._auth_series(registry)
         self._predlog_series(registry)
         self._route_series(registry)
+        self.feature_refreshes = Counter(
+            "nivesh_feature_refresh_runs", "The server's background feature refreshes, by result.",
+            ["result"], registry=registry,
+        )  # fmt: skip
+
+    def track_view_ages(
+        self, ages: Callable[[], Mapping[str, float | None]], ttls: Mapping[str, float]
+    ) -> None:
+        """Export each view's age (``ages``: seconds, None: unknown) and TTL, read at every scrape."""
+        self.registry.register(ViewAgeCollector(ages, ttls))
 
     def _route_series(self, registry: CollectorRegistry) -> None:
         self.route_in_flight = Gauge(
@@ -134,6 +151,48 @@ class ServerMetrics:
         self.predlog_write_failures = Counter(
             "nivesh_predlog_write_failures", "Batches the app DB refused.", registry=registry
         )
+
+
+class ViewAgeCollector(Collector):
+    """``nivesh_feature_view_age_seconds{view}`` (since the view's last materialisation or refresh)
+    and ``nivesh_feature_view_ttl_seconds{view}``: a view has expired when its age reaches its TTL.
+
+    A view of unknown age (never refreshed) has no age sample; a store that cannot answer gives none.
+    """
+
+    def __init__(self, ages: Callable[[], Mapping[str, float | None]], ttls: Mapping[str, float]) -> None:
+        self._ages = ages
+        self._ttls = dict(ttls)
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield from self._families()
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        age, ttl = self._families()
+        try:
+            ages = self._ages()
+        except Exception as error:  # a scrape never fails for the store: the age series go missing
+            log.warning("cannot read the feature views' ages: %s", error)
+            ages = {}
+        for view, seconds in sorted(ages.items()):
+            if seconds is not None:
+                age.add_metric([view], seconds)
+        for view, seconds in sorted(self._ttls.items()):
+            ttl.add_metric([view], seconds)
+        yield age
+        yield ttl
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+        age = GaugeMetricFamily(
+            "nivesh_feature_view_age_seconds",
+            "Seconds since the online feature view was last materialised or refreshed.",
+            labels=["view"],
+        )
+        ttl = GaugeMetricFamily(
+            "nivesh_feature_view_ttl_seconds", "The view's TTL: its rows expire at this age.", labels=["view"]
+        )
+        return age, ttl
 
 
 def _route_of(scope: Scope) -> str:

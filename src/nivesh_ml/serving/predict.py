@@ -17,18 +17,18 @@ import copy
 import time
 import traceback
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from pydantic import ValidationError
 from starlette.requests import Request
 
 from nivesh_ml.db.models import utcnow
-from nivesh_ml.errors import DataError, FeatureStoreError, OnlineStoreUnavailable, RequestCancelled
-from nivesh_ml.features.definitions import FEATURE_VIEWS
-from nivesh_ml.features.lookup import get_user_features
+from nivesh_ml.errors import DataError, OnlineStoreUnavailable, RequestCancelled
+from nivesh_ml.features.definitions import FEATURE_VIEWS, get_view
+from nivesh_ml.features.lookup import fresh_rows, no_features_message
 from nivesh_ml.log import get_logger
 from nivesh_ml.serving.errors import ModelFailedError, UnknownUserError
 from nivesh_ml.serving.predlog import PredictionRecord
@@ -36,28 +36,57 @@ from nivesh_ml.serving.schemas import PredictionResponse
 from nivesh_ml.serving.slots import ServedModel
 from nivesh_ml.serving.state import EMPTY_STORE_HINT, ServerState
 
-__all__ = ["predict", "respond", "user_features"]
+__all__ = ["MODEL_VIEWS", "predict", "respond", "user_features"]
 
 log = get_logger(__name__)
 
 R = TypeVar("R", bound=PredictionResponse)
 
+# The online view each model cannot answer a user_id without, by model key.
+MODEL_VIEWS: dict[str, tuple[str, ...]] = {
+    "spending": (str(get_view("spending_patterns").key),),
+    "anomaly": (str(get_view("transaction_stats").key),),
+    "credit-risk": (str(get_view("user_financial_profile").key),),
+}
+_REFRESH_HINT = "run `nivesh-ml features refresh`"
 
-def user_features(state: ServerState, user_id: str) -> dict[str, dict[str, Any]]:
-    """The user's fresh online features by view; 404 for a user the store does not know."""
+
+def user_features(state: ServerState, user_id: str, needs: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
+    """The user's fresh online features by view, every view of ``needs`` among them.
+
+    404 for a user no view knows while the views are fresh; 503 naming the views when a view of
+    ``needs`` has no fresh row for a known user, or has expired as a whole; 503 when the store
+    holds no features at all (it lost its data), never a silent 404.
+    """
     if state.store is None:
         raise OnlineStoreUnavailable(state.store_error or "the online feature store is not open")
     try:
-        return get_user_features(state.store, user_id)
+        found = fresh_rows(state.store, user_id)
+        missing = [view for view in needs if view not in found]
+        if found and not missing:
+            return found
+        _refuse(state, user_id, found, missing)
     except OnlineStoreUnavailable:
         state.store_failed()  # it may come back empty: then a miss is not an unknown user
         raise
-    except FeatureStoreError as error:
-        if len(state.empty_views()) == len(FEATURE_VIEWS):  # nobody is known: the store lost its data
-            raise OnlineStoreUnavailable(
-                f"the online feature store holds no features ({EMPTY_STORE_HINT})"
-            ) from None
-        raise UnknownUserError(str(error)) from None
+
+
+def _refuse(state: ServerState, user_id: str, found: Mapping[str, Any], needs: Sequence[str]) -> NoReturn:
+    if found:  # a known user without a needed view's row: it expired (or was never materialised)
+        raise OnlineStoreUnavailable(f"{_views(needs)} expired for this user; {_REFRESH_HINT}")
+    if len(state.empty_views()) == len(FEATURE_VIEWS):  # nobody is known: the store lost its data
+        raise OnlineStoreUnavailable(f"the online feature store holds no features ({EMPTY_STORE_HINT})")
+    gone = set(state.empty_views()) | set(state.expired_views())
+    stale = [view for view in needs if view in gone]
+    if stale:  # the view expired for everyone: this user may well be known
+        raise OnlineStoreUnavailable(f"{_views(stale)} expired; {_REFRESH_HINT}")
+    raise UnknownUserError(no_features_message(user_id))
+
+
+def _views(names: Sequence[str]) -> str:
+    if len(names) == 1:
+        return f"the online view {names[0]} has"
+    return f"the online views {', '.join(names)} have"
 
 
 def predict(
@@ -77,7 +106,7 @@ def predict(
     prediction_id = uuid.uuid4()
     route = state.router.route(key, user_id or str(prediction_id))
     if read_features and user_id is not None:
-        request["features"] = user_features(state, user_id)
+        request["features"] = user_features(state, user_id, MODEL_VIEWS.get(key, ()))
     shadow_request = copy.deepcopy(request) if route.shadow is not None else None
     body = _ask(state, route.served, route.role, request, answer, prediction_id)
     state.predlog.submit(_record(route.served, prediction_id, request, body, user_id, started))

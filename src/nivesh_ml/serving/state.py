@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -15,6 +16,7 @@ from nivesh_ml.db.app import app_engine
 from nivesh_ml.errors import FeatureStoreError
 from nivesh_ml.features.definitions import FEATURE_VIEWS
 from nivesh_ml.features.online import OnlineStore, make_online_store
+from nivesh_ml.features.refresh import expired_views, refresh, view_ages
 from nivesh_ml.log import get_logger
 from nivesh_ml.serving.bulkhead import Bulkheads
 from nivesh_ml.serving.config import ServingConfig
@@ -32,6 +34,7 @@ __all__ = ["EMPTY_STORE_HINT", "ServerState"]
 log = get_logger(__name__)
 
 EMPTY_CHECK_INTERVAL_S = 5.0  # how stale the "is the online store empty?" answer may be
+AGE_CHECK_INTERVAL_S = 5.0  # how stale the views' refresh times may be (ages still count up)
 EMPTY_STORE_HINT = "an online store restarted without its data holds none until materialised again"
 
 # A registry server that is down should cost the poller seconds, not MLflow's default minutes
@@ -60,6 +63,7 @@ class ServerState:
     shadow: ShadowRunner
     bulkheads: Bulkheads
     _empty_checked: tuple[float, list[str]] | None = field(default=None, repr=False)
+    _ages_checked: tuple[float, float, dict[str, float | None]] | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, settings: Settings, config: ServingConfig, metrics: ServerMetrics) -> ServerState:
@@ -90,6 +94,7 @@ class ServerState:
         )
         state.predlog.start()
         state.reload()
+        metrics.track_view_ages(state.view_ages, {str(v.key): v.ttl.total_seconds() for v in FEATURE_VIEWS})
         return state
 
     def reload(self, *, force: bool = False) -> list[ReloadResult]:
@@ -149,18 +154,60 @@ class ServerState:
             self.store_failed()
             return {"ok": False, "backend": health.backend, "detail": health.detail}
         try:
-            empty = self.empty_views()
+            empty, ages = self.empty_views(), self.view_ages()
         except FeatureStoreError as error:  # it failed between the probe and the scan
             self.store_failed()
             return {"ok": False, "backend": health.backend, "detail": str(error)}
+        expired = expired_views(ages)
+        views = {"empty_views": empty, "expired_views": expired, "view_age_s": ages}
         if len(empty) == len(FEATURE_VIEWS):  # e.g. Redis restarted empty: every user would be unknown
             detail = f"holds no features; run `nivesh-ml features materialize` ({EMPTY_STORE_HINT})"
-            return {"ok": False, "backend": health.backend, "detail": detail, "empty_views": empty}
-        return {"ok": True, "backend": health.backend, "detail": health.detail, "empty_views": empty}
+            return {"ok": False, "backend": health.backend, "detail": detail, **views}
+        if expired:  # the routes that read them answer 503 naming them; the others serve on
+            detail = f"expired views: {', '.join(expired)}; run `nivesh-ml features refresh`"
+            return {"ok": True, "backend": health.backend, "detail": detail, **views}
+        return {"ok": True, "backend": health.backend, "detail": health.detail, **views}
 
     def store_failed(self) -> None:
         """Forget whether the store held features: a store that failed may come back without them."""
         self._empty_checked = None
+        self._ages_checked = None
+
+    def view_ages(self) -> dict[str, float | None]:
+        """Seconds since each view was last materialised or refreshed (None: never recorded), from
+        refresh times re-read every few seconds."""
+        if self.store is None:
+            return dict.fromkeys((str(view.key) for view in FEATURE_VIEWS), None)
+        now, wall = time.monotonic(), time.time()
+        if self._ages_checked is None or now - self._ages_checked[0] > AGE_CHECK_INTERVAL_S:
+            self._ages_checked = (now, wall, view_ages(self.store, as_of=datetime.fromtimestamp(wall, UTC)))
+        _, read_at, ages = self._ages_checked
+        return {view: None if age is None else round(age + wall - read_at, 1) for view, age in ages.items()}
+
+    def expired_views(self) -> list[str]:
+        """The views whose age has reached their TTL: every row of theirs reads as missing."""
+        return expired_views(self.view_ages())
+
+    def refresh_features(self, *, only_if_due: bool = False) -> None:
+        """Refresh every online view (the server's background job); logged and counted, never raised.
+
+        With ``only_if_due``, only when a view is past half its TTL (a server started after a stop).
+        """
+        if only_if_due and not self._refresh_due():
+            return
+        try:
+            if self.store is None:
+                raise FeatureStoreError(self.store_error or "the online feature store is not open")
+            reports = refresh(self.settings, self.store, as_of=datetime.now(UTC))
+        except Exception as error:  # the next run tries again; /ready and the age gauge tell meanwhile
+            self.metrics.feature_refreshes.labels("error").inc()
+            log.error("feature refresh failed: %s", error)
+            return
+        finally:
+            self.store_failed()  # re-read emptiness and ages
+        self.metrics.feature_refreshes.labels("ok").inc()
+        done = {report.view: {"written": report.written, "extended": report.extended} for report in reports}
+        log.info("feature views refreshed", extra={"views": done})
 
     def empty_views(self) -> list[str]:
         """The feature views without a single fresh row online (re-checked every few seconds, and
@@ -177,6 +224,14 @@ class ServerState:
             ]
             self._empty_checked = (now, empty)
         return self._empty_checked[1]
+
+    def _refresh_due(self) -> bool:
+        try:
+            ages = self.view_ages()
+        except FeatureStoreError:
+            return True  # let the refresh itself fail, counted and logged
+        ttls = {str(view.key): view.ttl.total_seconds() for view in FEATURE_VIEWS}
+        return any(age is not None and age >= ttls[view] / 2 for view, age in ages.items())
 
     def _database_report(self) -> dict[str, Any]:
         try:
