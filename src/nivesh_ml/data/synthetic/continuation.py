@@ -6,10 +6,12 @@ every user's habits from the last :data:`WINDOW_DAYS` days of the generated hist
 
 - **recurring** rows (salary, pension, rent, EMIs, bills, premiums, SIPs, subscriptions, card
   bills, allowances): a series (user, account, merchant, category, direction) seen at least
-  twice with every gap 26-35 days is monthly, on its last day of the month (a salary paid on
-  the last working day stays there), for its last amount; every gap 6-8 days (three or more
-  rows) is weekly (gig payouts). Bills and card bills vary (lognormal sigma 0.12).
-- **discretionary** rows (everything else that is not a labelled anomaly): on a day of week
+  twice with every gap 26-35 days (or 54-66: one missed month) is monthly, on its last day of
+  the month (a salary paid on the last working day stays there), for its last amount; three or
+  more rows with gaps of whole weeks, one of them 7 days, are weekly (gig payouts). Bills and
+  card bills vary (lognormal sigma 0.12). Savings interest is posted on each quarter's last day.
+- **discretionary** rows (everything else that is not a labelled anomaly, nor salary, pension,
+  rent, EMI, interest or a tax refund outside a series): on a day of week
   ``w`` a user makes Poisson(rows they made on ``w`` days / number of ``w`` days) transactions,
   each a copy of one of their own ``w``-day rows (account, merchant, category, channel, hour)
   with the amount times lognormal(0, 0.12), rounded as the original was (notes, tens, rupees,
@@ -32,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from nivesh_ml.data.synthetic.batch import Batch, concat, make_batch
-from nivesh_ml.data.synthetic.merchants import CATEGORIES, CHANNELS, cat, vocabulary
+from nivesh_ml.data.synthetic.merchants import CATEGORIES, CHANNELS, cat, code, vocabulary
 from nivesh_ml.data.synthetic.users import LAST_WORKING_DAY
 
 __all__ = ["WINDOW_DAYS", "Habits", "day_rows", "learn_habits", "name_codes"]
@@ -44,9 +46,9 @@ _RECURRING = (
 )  # fmt: skip
 _VARIABLE = ("utilities", "credit_card_payment")
 _JITTER = 0.12
+_NEVER_AT_RANDOM = ("salary", "pension", "rent", "emi")
 _MONTHLY = (26, 35)
 _EPOCH = dt.date(1970, 1, 1).toordinal()
-_WEEKLY = (6, 8)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class Habits:
     series: Batch  # one row per recurring series: its last occurrence
     last_day: np.ndarray  # date ordinal of each series' last occurrence
     weekly: np.ndarray  # bool: weekly, else monthly
+    quarterly: np.ndarray  # bool: savings interest, on the last day of March, June, September, December
     last_working_day: np.ndarray  # bool: a monthly salary paid on the last working day
 
 
@@ -78,8 +81,18 @@ def learn_habits(window: pd.DataFrame, users: pd.DataFrame, accounts: pd.DataFra
     normal = rows.anomaly == 0
     rows, ordinal = rows.take(normal), ordinal[normal]
     recurring, series_last, weekly = _recurring(rows, ordinal, end)
+    interest = rows.credit & (rows.merchant == code("Savings Interest"))
+    quarterly = np.flatnonzero(interest)  # one posting per account in a 90-day window
+    series_last = np.r_[series_last, quarterly]
+    weekly = np.r_[weekly, np.zeros(quarterly.size, dtype=bool)]
     salary_lwd = (users["payday"].to_numpy() == LAST_WORKING_DAY)[rows.user[series_last]]
-    pool, start, count, weekdays = _pool(rows.take(~recurring), ordinal[~recurring], len(users), end)
+    # Irregular bills, premiums and SIPs are resampled at their rate; never income, rent or EMIs,
+    # nor yearly or quarterly postings (a September interest credit is not a weekly habit).
+    one_off = np.isin(rows.category, [cat(c) for c in _NEVER_AT_RANDOM]) | (
+        rows.merchant == code("Income Tax Refund")
+    )
+    discretionary = ~recurring & ~interest & ~one_off
+    pool, start, count, weekdays = _pool(rows.take(discretionary), ordinal[discretionary], len(users), end)
     return Habits(
         n_users=len(users),
         pool=pool,
@@ -89,6 +102,9 @@ def learn_habits(window: pd.DataFrame, users: pd.DataFrame, accounts: pd.DataFra
         series=rows.take(series_last),
         last_day=ordinal[series_last],
         weekly=weekly,
+        quarterly=np.r_[
+            np.zeros(series_last.size - quarterly.size, dtype=bool), np.ones(quarterly.size, dtype=bool)
+        ],
         last_working_day=salary_lwd & (rows.category[series_last] == cat("salary")) & ~weekly,
     )
 
@@ -158,14 +174,18 @@ def _recurring(rows: Batch, ordinal: np.ndarray, end: dt.date) -> tuple[np.ndarr
     starts = np.flatnonzero(first)
     size = np.diff(np.r_[starts, order.size])
     gap = np.diff(ordinal[order], prepend=0)
-    gap[starts] = -1
-    big = np.maximum.reduceat(gap, starts)
-    gap[starts] = 10**6
-    small = np.minimum.reduceat(gap, starts)
+    opening = np.zeros(order.size, dtype=bool)
+    opening[starts] = True
+    # A missed month (a job gap) or a missed week (a shocked gig week) does not end a series.
+    month_gap = ((gap >= _MONTHLY[0]) & (gap <= _MONTHLY[1])) | ((gap >= 2 * 27) & (gap <= 2 * 33))
+    week_gap = (gap % 7 == 0) & (gap > 0) & (gap <= 28)
+    every_month = np.logical_and.reduceat(month_gap | opening, starts)
+    every_week = np.logical_and.reduceat(week_gap | opening, starts)
+    one_week = np.logical_or.reduceat((gap == 7) & ~opening, starts)
     last = order[starts + size - 1]
     age = end.toordinal() - ordinal[last]
-    monthly = (size >= 2) & (small >= _MONTHLY[0]) & (big <= _MONTHLY[1]) & (age <= _MONTHLY[1])
-    weekly = (size >= 3) & (small >= _WEEKLY[0]) & (big <= _WEEKLY[1]) & (age <= _WEEKLY[1])
+    monthly = (size >= 2) & every_month & (age <= _MONTHLY[1])
+    weekly = (size >= 3) & every_week & one_week & (age <= 14)
     keep = monthly | weekly
     return keep[series_id], last[keep], weekly[keep]
 
@@ -197,8 +217,10 @@ def _due(habits: Habits, day: dt.date) -> np.ndarray:
     monthly = np.zeros(habits.weekly.size, dtype=bool)
     monthly[~habits.weekly] = np.minimum(last_dom, month_len) == day.day
     monthly &= ~habits.last_working_day & (since > 20)
+    monthly &= ~habits.quarterly
     lwd = habits.last_working_day & (day == _last_working_day(day))
-    return np.flatnonzero(weekly | monthly | lwd)
+    quarter_end = day.month in (3, 6, 9, 12) and day.day == month_len
+    return np.flatnonzero(weekly | monthly | lwd | (habits.quarterly & quarter_end))
 
 
 def _last_working_day(day: dt.date) -> dt.date:
