@@ -205,7 +205,7 @@ def data_advance(
         str | None,
         typer.Option(help=f"How the world changes from the first of these days: {scenario_help()}."),
     ] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="Random seed [default: the data set's].")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Random seed (default: the data set's).")] = None,
 ) -> None:
     """Continue every user's timeline: append day partitions to the synthetic data (history untouched)."""
     from nivesh_ml.data.nivesh import advance_synthetic, synthetic_dir
