@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from nivesh_ml.config import OFFLINE_ENV
+from nivesh_ml.config import OFFLINE_ENV, load_settings
+from nivesh_ml.features.materialize import materialize
+from nivesh_ml.features.online import make_online_store
+from nivesh_ml.features.refresh import view_ages
+
+from .features.snapshots import write_snapshots
 
 NIVESH_ML = str(Path(sys.executable).with_name("nivesh-ml"))
 
@@ -160,6 +167,28 @@ def test_features_build_materialize_get(tmp_path: Path) -> None:
     missing = run(["features", "get", "U9999999"], home)
     assert missing.returncode == 2
     assert "nivesh-ml features materialize" in missing.stderr
+
+
+def test_features_refresh_extends_the_views_and_says_so(tmp_path: Path) -> None:
+    home = tmp_path / "var"
+    settings = load_settings(_env_file=None, home=home, online_store="sqlite")
+    write_snapshots(settings, ["U0000001", "U0000002"], datetime(2026, 1, 1, tzinfo=UTC))
+    online = make_online_store(settings)
+    try:
+        materialize(settings, online, as_of=datetime.now(UTC) - timedelta(hours=30))
+        result = run(["features", "refresh"], home)
+        assert result.returncode == 0, result.stderr
+        assert "transaction_stats:v1" in result.stdout
+        assert "30.0 h" in result.stdout  # the age before
+        assert all(
+            age is not None and age < 600 for age in view_ages(online, as_of=datetime.now(UTC)).values()
+        )
+    finally:
+        online.close()
+    shutil.rmtree(home / "features" / "transaction_stats")
+    missing = run(["features", "refresh"], home)
+    assert missing.returncode == 2
+    assert "nivesh-ml features build" in missing.stderr
 
 
 def test_models_commands_on_an_empty_registry(tmp_path: Path) -> None:

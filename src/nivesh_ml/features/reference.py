@@ -21,6 +21,28 @@ Every view is keyed by `user_id` and computed *as of* an instant from the transa
 before it. Counts and sums are 0 for a user with nothing in a window; means, ratios and shares
 are empty (NaN / null). Online rows are fresh for the view's TTL after materialisation; in a
 point-in-time join a snapshot serves events up to its TTL after its `as_of`.
+
+## Freshness online: refresh, age, expiry
+
+- **Refresh.** `nivesh-ml features refresh` rebuilds nothing: it copies the rows that changed in
+  each view's latest offline snapshot and moves every other row's expiry to now + TTL (a
+  `touch`: SQLite `UPDATE`, Redis hash fields and `PEXPIREAT`; never earlier than before).
+  `features materialize` does the same after a build. Run it daily: the
+  `nivesh_features_refresh` Airflow DAG does (`@daily`, retried), and `nivesh-ml serve` does it
+  itself on the embedded SQLite store every `NIVESH_FEATURE_REFRESH_INTERVAL_S` (6 h; 0 turns it
+  off), and at start-up when a view is past half its TTL.
+- **Age.** A view's age is the time since the materialisation or refresh that last wrote or
+  extended every one of its rows, recorded in the online store (SQLite table `online_views`,
+  Redis hash `<prefix>:__views__`), so every process reading the store sees the same age. Every
+  row of a view of age *a* is served for at least TTL - *a* more. `/ready` reports it
+  (`online_store.view_age_s`, null if never recorded) and so does the gauge
+  `nivesh_feature_view_age_seconds{view}` (beside `nivesh_feature_view_ttl_seconds{view}`).
+- **Expiry.** A view whose age reaches its TTL has expired: its rows read as missing. `/ready`
+  lists it in `online_store.expired_views` and stays 200 (routes that do not need it serve on).
+  A route whose model needs the view answers 503 naming it ("the online view
+  transaction_stats:v1 has expired for this user; run `nivesh-ml features refresh`"), never
+  404: spending needs `spending_patterns`, anomaly `transaction_stats`, credit risk (by
+  `user_id`) `user_financial_profile`. A user in no view is 404 only while the views are fresh.
 """
 
 
