@@ -43,6 +43,8 @@ __all__ = ["app_from_environment", "create_app", "redacting_filter", "serve"]
 
 log = get_logger(__name__)
 
+WORKER_HEALTHCHECK_S = 120  # how long a worker process may stay silent (loading models) before it is replaced
+
 DESCRIPTION = """\
 Nivesh's six models over HTTP: intent, entities, spending forecast, transaction anomalies,
 credit risk and the assistant. Send an API key in `X-API-Key` (every route but `/health` and
@@ -185,6 +187,9 @@ def serve(settings: Settings, *, config: ServingConfig | None = None) -> None:
     if config is not None:
         raise ConfigError("a ServingConfig cannot cross into worker processes; set NIVESH_* instead")
     os.environ.update(_as_environment(settings))
+    # uvicorn kills a worker that misses a 5 s health ping; loading the models (the assistant's LLM
+    # above all) on a busy machine takes longer, and a killed worker starts loading all over again.
+    options["timeout_worker_healthcheck"] = WORKER_HEALTHCHECK_S
     uvicorn.run(f"{__name__}:app_from_environment", factory=True, workers=settings.workers, **options)
 
 
