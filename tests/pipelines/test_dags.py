@@ -1,9 +1,9 @@
 """The Airflow DAGs, run for real with ``dag.test()`` in .venv-airflow (deploy/airflow/setup-venv.sh).
 
 One Airflow process (a temporary AIRFLOW_HOME, SQLite metadata DB) parses the DAG folder and
-runs the anomaly retraining DAG, then the drift DAG; its tasks run our step functions in this
-interpreter (NIVESH_PYTHON), each DAG against its own temporary NIVESH_HOME. The tests read
-its report (task states, XComs, DAG runs) and the MLflow store the tasks wrote.
+runs the anomaly retraining DAG, the drift DAG, then the feature refresh DAG; its tasks run our
+step functions in this interpreter (NIVESH_PYTHON), each DAG against its own temporary
+NIVESH_HOME. The tests read its report (task states, XComs, DAG runs) and the MLflow store the tasks wrote.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ from nivesh_ml.config import OFFLINE_ENV, Settings, load_settings
 from nivesh_ml.db import repository, session_scope
 from nivesh_ml.db.app import app_engine
 from nivesh_ml.errors import ConfigError
+from nivesh_ml.features.materialize import materialize
+from nivesh_ml.features.online import ViewKey, make_online_store
 from nivesh_ml.pipelines.dags.tasks import run_step
 from nivesh_ml.pipelines.retrain import STEPS
 from nivesh_ml.tracking.loading import resolve_alias
@@ -34,11 +37,13 @@ from nivesh_ml.tracking.registry import apply_gate
 from nivesh_ml.tracking.runs import start_training_run
 from nivesh_ml.tracking.store import MODEL_KEYS, client, registered_name
 
+from ..features.snapshots import write_snapshots
+
 REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = Path(os.environ.get("NIVESH_DATASETS_DIR", REPO.parent / "shared" / "data")).resolve()
 AIRFLOW_VENV = REPO / ".venv-airflow"
 DAGS_FOLDER = REPO / "src" / "nivesh_ml" / "pipelines" / "dags"
-RETRAIN, DRIFT = "nivesh_retrain_anomaly", "nivesh_drift_weekly"
+RETRAIN, DRIFT, REFRESH = "nivesh_retrain_anomaly", "nivesh_drift_weekly", "nivesh_features_refresh"
 
 # Runs in .venv-airflow: create the metadata DB, parse the DAG folder, dag.test() each planned
 # (dag_id, conf, NIVESH_HOME), write what happened as JSON.
@@ -131,6 +136,16 @@ def _champion_with_traffic(settings: Settings, model: str, traffic: pd.DataFrame
             )
 
 
+def _features_30_hours_old(settings: Settings) -> None:
+    """Two users' features in every view, online since 30 hours ago (transaction_stats: 18 h left)."""
+    write_snapshots(settings, ["U0000001", "U0000002"], datetime(2026, 1, 1, tzinfo=UTC))
+    online = make_online_store(settings)
+    try:
+        materialize(settings, online, as_of=datetime.now(UTC) - timedelta(hours=30))
+    finally:
+        online.close()
+
+
 def _airflow_env(home: Path) -> dict[str, str]:
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("NIVESH_", "AIRFLOW"))}
     return {
@@ -153,16 +168,18 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Airflow:
     if not (AIRFLOW_VENV / "bin/python").exists():
         pytest.fail(f"{AIRFLOW_VENV} is missing: run deploy/airflow/setup-venv.sh (make test runs it)")
     root = tmp_path_factory.mktemp("airflow")
-    homes = {RETRAIN: root / "retrain-var", DRIFT: root / "drift-var"}
+    homes = {RETRAIN: root / "retrain-var", DRIFT: root / "drift-var", REFRESH: root / "refresh-var"}
     with pytest.MonkeyPatch.context() as env:
         for name in [name for name in os.environ if name.startswith("NIVESH_")]:
             env.delenv(name)
         settings = _settings(homes[DRIFT])
         _champion_with_traffic(settings, "credit-risk", _frame(300, 1.0, 2))  # drifted
         _champion_with_traffic(settings, "anomaly", _frame(300, 0.0, 3))  # same distribution
+        _features_30_hours_old(_settings(homes[REFRESH]))
     plan = [
         (RETRAIN, {"quick": True}, str(homes[RETRAIN])),
         (DRIFT, {"window": "7d", "quick": True}, str(homes[DRIFT])),
+        (REFRESH, {}, str(homes[REFRESH])),
     ]
     out = root / "report.json"
     args = [str(AIRFLOW_VENV / "bin/python"), "-c", AIRFLOW_SCRIPT, str(out), json.dumps(plan)]
@@ -178,13 +195,15 @@ def test_the_dag_folder_parses_into_one_retraining_dag_per_model_and_the_drift_d
     report = airflow.report
     assert report["import_errors"] == {}
     retrain = {f"nivesh_retrain_{model}" for model in MODEL_KEYS}
-    assert set(report["dags"]) == retrain | {DRIFT}
+    assert set(report["dags"]) == retrain | {DRIFT, REFRESH}
     names = [step.name for step in STEPS]  # the DAG file's copy of the steps matches retrain.STEPS
     for dag_id in retrain:
         assert report["dags"][dag_id] == {a: [b] for a, b in pairwise(names)} | {names[-1]: []}
     drift = report["dags"][DRIFT]
     assert drift == {"check_drift": ["drifted_models"], "drifted_models": ["retrain"], "retrain": []}
     assert report["schedules"][DRIFT] == "@weekly"
+    assert report["dags"][REFRESH] == {"refresh": []}
+    assert report["schedules"][REFRESH] == "@daily"
 
 
 def test_the_retraining_dag_runs_our_steps_and_registers_a_version(airflow: Airflow) -> None:
@@ -221,6 +240,24 @@ def test_the_drift_dag_retrains_the_drifted_model_only(airflow: Airflow) -> None
     assert [(r["dag_id"], r["state"], r["conf"]) for r in triggered] == [
         ("nivesh_retrain_credit-risk", "queued", {"quick": True})
     ]
+
+
+def test_the_refresh_dag_keeps_every_view_inside_its_ttl(airflow: Airflow) -> None:
+    run = airflow.run(REFRESH)
+    assert run["state"] == "success"
+    reports = {report["view"]: report for report in run["xcom"]["refresh[-1]"]}
+    assert set(reports) == {"user_financial_profile:v1", "spending_patterns:v1", "transaction_stats:v1"}
+    for report in reports.values():
+        assert (report["written"], report["extended"]) == (0, 2)  # nothing changed: both rows extended
+        assert report["age_before_s"] == pytest.approx(30 * 3600, abs=600)
+        assert report["age_after_s"] == 0.0
+    online = make_online_store(_settings(airflow.homes[REFRESH]))  # the task really wrote the store
+    try:
+        refreshed = online.refreshed_at(ViewKey("transaction_stats", 1))
+    finally:
+        online.close()
+    assert refreshed is not None
+    assert datetime.now(UTC) - refreshed < timedelta(minutes=10)
 
 
 def test_a_task_naming_an_unknown_step_is_a_clear_error() -> None:

@@ -1,10 +1,13 @@
-"""The Airflow DAGs: one retraining DAG per model and the weekly drift check that triggers them.
+"""The Airflow DAGs: one retraining DAG per model, the weekly drift check that triggers them, and
+the daily feature refresh.
 
 - ``nivesh_retrain_<model>``: extract -> validate -> features -> train -> deploy, the steps of
   ``nivesh-ml pipeline run MODEL``; each task runs one step in the project's venv and hands the
   step context (small JSON) to the next as XCom. Params: ``quick`` (train in quick mode).
 - ``nivesh_drift_weekly``: ``check_drift`` per model (mapped), then ``retrain`` triggers the
   retraining DAG of every model whose traffic drifted. Params: ``window``, ``quick``.
+- ``nivesh_features_refresh``: daily, ``nivesh-ml features refresh``: every online feature view
+  kept inside its TTL (``transaction_stats`` lives two days); a failed run is retried.
 
 Airflow runs in its own venv and parses this file with Airflow alone. The task bodies import
 ``nivesh_ml`` inside the project's interpreter: the Airflow Variable ``nivesh_python``, else
@@ -54,6 +57,13 @@ def _check_drift(model: str, window: str) -> dict[str, Any]:
     from nivesh_ml.pipelines.dags.tasks import check_model_drift
 
     return check_model_drift(model, window)
+
+
+def _refresh_features() -> list[dict[str, Any]]:
+    # runs in the project's venv: imports inside, nothing from this module's scope
+    from nivesh_ml.pipelines.dags.tasks import refresh_features
+
+    return refresh_features()
 
 
 def _project_task(task_id: str) -> Any:
@@ -120,7 +130,25 @@ def build_drift_dag() -> Any:
     return dag
 
 
+def build_refresh_dag() -> Any:
+    """Daily: keep every online feature view inside its TTL (``nivesh-ml features refresh``)."""
+    with DAG(
+        dag_id="nivesh_features_refresh",
+        description="Keep the online feature views inside their TTL: copy changed rows, extend the others",
+        schedule="@daily",
+        start_date=START,
+        catchup=False,
+        # two missed days expire transaction_stats: retry through an outage of an hour or so
+        default_args={**DEFAULT_ARGS, "retries": 6, "retry_delay": timedelta(minutes=10)},
+        max_active_runs=1,
+        tags=["nivesh", "features"],
+    ) as dag:
+        _project_task("refresh")(_refresh_features)()
+    return dag
+
+
 # DAGs built in a `with DAG(...)` block register themselves with the DagBag.
 for _model in MODELS:
     build_retrain_dag(_model)
 build_drift_dag()
+build_refresh_dag()

@@ -1,4 +1,5 @@
-"""What the Airflow tasks run, in the project's venv: one retraining step, one drift check.
+"""What the Airflow tasks run, in the project's venv: one retraining step, one drift check, the
+feature refresh.
 
 Each function reads the settings from the ``NIVESH_*`` environment the Airflow worker passes
 on, and returns JSON-safe data (it travels back to Airflow as XCom).
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
 from nivesh_ml.config import Settings, load_settings
@@ -15,7 +18,7 @@ from nivesh_ml.errors import ConfigError, DataError, ModelNotFoundError
 from nivesh_ml.log import get_logger, setup_logging
 from nivesh_ml.pii import install_log_redactor
 
-__all__ = ["check_model_drift", "run_step"]
+__all__ = ["check_model_drift", "refresh_features", "run_step"]
 
 log = get_logger(__name__)
 
@@ -77,3 +80,17 @@ def check_model_drift(model: str, window: str) -> dict[str, Any]:
             "reason": f"{share} (threshold {settings.drift_share_threshold:.0%}); {result.report_html}",
         }
     )
+
+
+def refresh_features() -> list[dict[str, Any]]:
+    """Refresh every online feature view as of now (``nivesh-ml features refresh``); a report per view."""
+    from nivesh_ml.features.online import make_online_store
+    from nivesh_ml.features.refresh import refresh
+
+    settings = _settings()
+    online = make_online_store(settings)
+    try:
+        reports = refresh(settings, online, as_of=datetime.now(UTC))
+    finally:
+        online.close()
+    return [_json_safe(asdict(report)) for report in reports]
