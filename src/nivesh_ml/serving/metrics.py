@@ -73,6 +73,7 @@ class ServerMetrics:
         self._auth_series(registry)
         self._predlog_series(registry)
         self._route_series(registry)
+        self._view_ages: ViewAgeCollector | None = None
         self.feature_refreshes = Counter(
             "nivesh_feature_refresh_runs", "The server's background feature refreshes, by result.",
             ["result"], registry=registry,
@@ -82,7 +83,10 @@ class ServerMetrics:
         self, ages: Callable[[], Mapping[str, float | None]], ttls: Mapping[str, float]
     ) -> None:
         """Export each view's age (``ages``: seconds, None: unknown) and TTL, read at every scrape."""
-        self.registry.register(ViewAgeCollector(ages, ttls))
+        if self._view_ages is not None:  # the app started again: the new state's ages replace the old
+            self.registry.unregister(self._view_ages)
+        self._view_ages = ViewAgeCollector(ages, ttls)
+        self.registry.register(self._view_ages)
 
     def _route_series(self, registry: CollectorRegistry) -> None:
         self.route_in_flight = Gauge(
