@@ -10,7 +10,8 @@ The model benchmarks measure the registered champions of the configured ``NIVESH
 (intent: the base model with a fresh head when none is given; spending, anomaly and credit risk
 train a quick model in a temporary home when none is registered; NER and the assistant need
 theirs trained first). Each benchmark module is imported only when it runs: the heavy stacks
-(torch, spaCy, locust) load only for their own benchmark.
+(torch, spaCy, locust) load only for their own benchmark. Benchmarks in ``OPT_IN`` (the
+ten-minute ``soak``) run only when named.
 """
 
 from __future__ import annotations
@@ -218,6 +219,14 @@ def _pii_rows() -> Rows:
     ]
 
 
+def _soak_rows() -> Rows:
+    from soak import parse, soak, summary_row
+
+    from nivesh_ml.config import load_settings
+
+    return [summary_row(soak(load_settings().home, parse([])))]
+
+
 BENCHES: dict[str, Callable[[], Rows]] = {
     "generator": _generator_rows,
     "online": _online_rows,
@@ -244,7 +253,9 @@ BENCHES: dict[str, Callable[[], Rows]] = {
     "server": _server_rows,
     "drift": _drift_rows,
     "pii": _pii_rows,
+    "soak": _soak_rows,
 }
+OPT_IN = {"soak"}  # too long for every `make bench`: run with --only
 
 
 def machine() -> str:
@@ -275,7 +286,7 @@ def main(argv: list[str]) -> int:
         "--only", action="append", default=[], metavar="NAME", help="run this one (repeatable)"
     )
     args = parser.parse_args(argv)
-    names = [*args.names, *args.only] or list(BENCHES)
+    names = [*args.names, *args.only] or [name for name in BENCHES if name not in OPT_IN]
     unknown = [name for name in names if name not in BENCHES]
     if unknown:
         print(f"bench: unknown benchmark {unknown[0]!r}; choose from {', '.join(BENCHES)}", file=sys.stderr)
