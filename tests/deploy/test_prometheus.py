@@ -40,6 +40,6 @@ def test_every_alert_has_a_runbook_entry() -> None:
         for line in (PROMETHEUS / "alerts.yml").read_text().splitlines()
         if line.strip().startswith("- alert:")
     ]
-    assert len(alerts) == 10
+    assert len(alerts) == 11
     for alert in alerts:
         assert f"### {alert.lower()}" in runbook, f"docs/DEPLOYMENT_RUNBOOK.md has no section for {alert}"

@@ -38,4 +38,12 @@ PREDICT_ERRORS = {
     ),
 }
 PREDICT_ERRORS[503]["headers"] = _RETRY_AFTER
-USER_ERRORS = {**PREDICT_ERRORS, **_errors((404, "The online store has no fresh features for this user."))}
+USER_ERRORS = {
+    **PREDICT_ERRORS,
+    **_errors(
+        (404, "The online store has no fresh features for this user."),
+        (503, "The model is not loaded; its route is saturated or too slow (see Retry-After); or the "
+         "feature view it needs expired (the message names it) or the store holds no features."),
+    ),
+}  # fmt: skip
+USER_ERRORS[503]["headers"] = _RETRY_AFTER
