@@ -454,6 +454,53 @@ def drift_check(
     stdout.print(f"{verdict}: {result.drift_share:.0%} of features drifted; report {result.report_html}")
 
 
+monitor_app = typer.Typer(
+    help="Live quality from the outcomes sent to POST /feedback, and those outcomes as labels.",
+    no_args_is_help=True,
+)
+app.add_typer(monitor_app, name="monitor")
+WindowOption = Annotated[
+    str, typer.Option(help="Predictions made this far back (with feedback): 30d, 24h, 90m.")
+]
+
+
+@monitor_app.command("quality")
+def monitor_quality(
+    ctx: typer.Context,
+    model: ModelArg,
+    window: WindowOption = "30d",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
+) -> None:
+    """Live quality per model version: the logged predictions joined to their feedback."""
+    from dataclasses import asdict
+    from datetime import UTC, datetime
+
+    from nivesh_ml.monitoring.quality import live_quality, parse_window
+
+    report = live_quality(_settings(ctx), model, as_of=datetime.now(UTC), window=parse_window(window))
+    if as_json:
+        print(json.dumps(asdict(report)))
+        return
+    table = Table("version", "feedback", "unusable", "metrics", title=f"{model}, since {report.since}")
+    for row in report.versions:
+        scores = ", ".join(f"{name} {value:.4f}" for name, value in row.metrics.items()) or "-"
+        table.add_row(row.version, str(row.feedback), str(row.unusable), scores)
+    stdout.print(table)
+
+
+@monitor_app.command("export-labels")
+def monitor_export_labels(ctx: typer.Context, model: ModelArg, window: WindowOption = "30d") -> None:
+    """Write the window's outcomes as labelled data in the model's format, versioned by content hash."""
+    from datetime import UTC, datetime
+
+    from nivesh_ml.monitoring.labels import export_labels
+    from nivesh_ml.monitoring.quality import parse_window
+
+    folder = export_labels(_settings(ctx), model, as_of=datetime.now(UTC), window=parse_window(window))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    stdout.print(f"{folder}: {manifest['rows']:,} labelled rows (version {manifest['version'][:12]})")
+
+
 @pipeline_app.command("run")
 def pipeline_run(
     ctx: typer.Context,

@@ -30,6 +30,7 @@ from nivesh_ml.config import Settings, load_settings
 from nivesh_ml.errors import ConfigError
 from nivesh_ml.log import JsonFormatter, RedactingFilter, get_logger, setup_logging
 from nivesh_ml.monitoring.drift_metrics import DriftCollector
+from nivesh_ml.monitoring.quality_metrics import QualityCollector
 from nivesh_ml.pii import install_log_redactor, redact
 from nivesh_ml.serving.config import ServingConfig
 from nivesh_ml.serving.errors import install_error_handlers
@@ -58,6 +59,7 @@ def create_app(settings: Settings, *, config: ServingConfig | None = None) -> Fa
     install_log_redactor()
     metrics = ServerMetrics(CollectorRegistry(auto_describe=True))
     metrics.registry.register(DriftCollector(settings))  # the latest drift check of every model
+    metrics.registry.register(QualityCollector(settings))  # live quality from feedback, per version
     app = FastAPI(
         title="Nivesh model server",
         version=metadata.version("nivesh-ml"),
