@@ -58,6 +58,9 @@ def run(args: list[str], home: Path, **env: str) -> subprocess.CompletedProcess[
         ["keys", "create"],
         ["keys", "list"],
         ["keys", "revoke"],
+        ["monitor"],
+        ["monitor", "quality"],
+        ["monitor", "export-labels"],
     ],
 )
 def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
@@ -240,3 +243,56 @@ def test_keys_create_refuses_an_unknown_scope(tmp_path: Path) -> None:
     result = run(["keys", "create", "ops", "--scopes", "predict,root"], tmp_path / "var")
     assert result.returncode == 2
     assert "scopes must be some of predict, admin" in result.stderr
+
+
+def _intent_feedback(home: Path) -> None:
+    """Two intent predictions of version 1 with feedback (one right, one wrong), one unusable."""
+    from nivesh_ml.db import repository, session_scope
+    from nivesh_ml.db.app import app_engine
+
+    settings = load_settings(_env_file=None, home=home)
+    with session_scope(app_engine(settings)) as session:
+        model = repository.register_model_version(
+            session, model_name="nivesh-intent", model_type="intent", version="1",
+            framework="pyfunc", artifact_path="models:/nivesh-intent/1", created_by="test",
+        )  # fmt: skip
+        for query, actual in [("my balance?", "check_balance"), ("food spend", "spending_query"), ("?", 3)]:
+            prediction_id = repository.log_prediction(
+                session, model_id=model.id, input_data={"query": query},
+                prediction={"intent": "check_balance"}, latency_ms=1.0,
+            )  # fmt: skip
+            session.flush()
+            repository.record_feedback(session, prediction_id, actual)
+
+
+def test_monitor_quality_and_export_labels(tmp_path: Path) -> None:
+    home = tmp_path / "var"
+    _intent_feedback(home)
+    result = run(["monitor", "quality", "intent", "--window", "7d", "--json"], home)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["model"] == "intent"
+    assert report["versions"] == [
+        {"version": "1", "feedback": 3, "unusable": 1, "metrics": {"accuracy": 0.5}}
+    ]
+    exported = run(["monitor", "export-labels", "intent"], home)
+    assert exported.returncode == 0, exported.stderr
+    (folder,) = (home / "labels" / "intent").iterdir()
+    assert (folder / "labels.jsonl").read_text().count("\n") == 2
+    assert folder.name[:12] in exported.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["monitor", "quality", "weather"], "unknown model 'weather'"),
+        (["monitor", "quality", "intent", "--window", "a week"], "window 'a week' is not like 30d"),
+        (["monitor", "export-labels", "intent"], "nivesh-intent: no usable feedback"),
+    ],
+)
+def test_monitor_bad_input_exits_2_with_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    result = run(args, tmp_path / "var")
+    assert result.returncode == 2
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("nivesh-ml: error:")]
+    assert message in line
+    assert result.stderr.strip().endswith(line)  # logs (a first migration) may come before it
