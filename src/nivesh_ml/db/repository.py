@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -161,12 +161,20 @@ def log_prediction(
 
 
 def record_feedback(session: Session, prediction_id: uuid.UUID | str, actual: Any) -> None:
-    """Store the actual outcome of a logged prediction; an unknown id raises :class:`DataError`."""
-    row = session.get(ModelPrediction, _as_uuid(prediction_id))
-    if row is None:
+    """Store the actual outcome of a logged prediction; an unknown id raises :class:`DataError`.
+
+    One UPDATE, no read first: on SQLite a transaction that has read cannot wait for the write
+    lock (it is refused at once, "database is locked"), while a first statement that writes waits
+    its turn behind the prediction log's writer.
+    """
+    statement = (
+        update(ModelPrediction)
+        .where(ModelPrediction.id == _as_uuid(prediction_id))
+        .values(actual_outcome=actual)
+        .execution_options(synchronize_session=False)
+    )
+    if session.execute(statement).rowcount == 0:  # type: ignore[attr-defined]
         raise DataError(f"no prediction with id {prediction_id}")
-    row.actual_outcome = actual
-    session.flush()
 
 
 def predictions_between(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from typing import Any
 
@@ -205,3 +206,28 @@ def test_anomaly_takes_the_users_recent_transactions_as_context(
     bad = client.post("/predict/anomaly", json={"transaction": TXN, "context": [{**recent, "amount": -5}]})
     assert bad.status_code == 422
     assert "context" in bad.text
+
+
+def test_feedback_is_recorded_while_the_log_writes_predictions(client: TestClient) -> None:
+    """On SQLite a read-then-write feedback was refused "database is locked" beside the log's writer."""
+    ids = [client.post("/predict/intent", json={"query": "hi"}).json()["prediction_id"] for _ in range(40)]
+    stop, traffic = threading.Event(), []
+
+    def predict() -> None:
+        while not stop.is_set():
+            traffic.append(client.post("/predict/intent", json={"query": "hi"}).status_code)
+
+    writers = [threading.Thread(target=predict) for _ in range(3)]
+    for thread in writers:
+        thread.start()
+    try:
+        codes = [
+            client.post("/feedback", json={"prediction_id": i, "actual": "check_balance"}).status_code
+            for i in ids
+        ]
+    finally:
+        stop.set()
+        for thread in writers:
+            thread.join()
+    assert codes == [204] * len(ids)
+    assert set(traffic) == {200}
