@@ -5,7 +5,8 @@ when the committed JSON differs from what this file builds (tests/deploy/test_gr
 same). Every expression uses only series the code exports: ``nivesh_http_*``, ``nivesh_predictions``,
 ``nivesh_model_*`` and the rest from ``nivesh_ml/serving/metrics.py``; ``nivesh_feature_store_*``
 from ``nivesh_ml/features/online/_metrics.py``; ``nivesh_drift_share`` and
-``nivesh_feature_drifted`` from ``nivesh_ml/monitoring/drift.py``.
+``nivesh_feature_drifted`` from ``nivesh_ml/monitoring/drift.py``; ``nivesh_live_quality`` and
+``nivesh_live_feedback_count`` from ``nivesh_ml/monitoring/quality_metrics.py``.
 """
 
 from __future__ import annotations
@@ -287,6 +288,7 @@ def canary() -> Json:
     to_challenger = f'sum by (model) (rate(nivesh_predictions_total{{{MODEL}, role="challenger"}}[{RATE}]))'
     errors = f'sum by (model, role) (rate(nivesh_predictions_total{{{MODEL}, outcome!="ok"}}[{RATE}]))'
     total = f"sum by (model, role) (rate(nivesh_predictions_total{{{MODEL}}}[{RATE}]))"
+    live_quality = f"max by (model, version, metric) (nivesh_live_quality{{{MODEL}}})"  # one value a replica
     return dashboard(
         "nivesh-canary",
         "Nivesh / Canary vs champion",
@@ -320,6 +322,20 @@ def canary() -> Json:
                 "Time inside serve() per role (nivesh_model_serve_duration_seconds).",
                 quantiles("nivesh_model_serve_duration_seconds", "model, role", MODEL, "{{model}} {{role}}"),
                 "s",
+            ),
+            row("Live quality (feedback)"),
+            timeseries(
+                "Live quality by version",
+                "Outcomes sent to POST /feedback scored against the predictions of the last 7 days "
+                "(nivesh_live_quality): accuracy, f1, wape (lower is better), precision/recall, auc, "
+                "tool_accuracy; as `nivesh-ml monitor quality MODEL` computes it.",
+                [target(live_quality, "{{model}} v{{version}} {{metric}}")],
+                "percentunit",
+            ),
+            table(
+                "Predictions with feedback by version",
+                "How many predictions of the last 7 days have an outcome (nivesh_live_feedback_count).",
+                f"max by (model, version) (nivesh_live_feedback_count{{{MODEL}}})",
             ),
         ],
         [MODEL_VARIABLE],
