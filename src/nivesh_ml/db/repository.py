@@ -10,21 +10,31 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from nivesh_ml.db.models import MODEL_STATUSES, ModelPrediction, ModelRegistry, TrainingDataset, utcnow
+from nivesh_ml.db.models import (
+    MODEL_STATUSES,
+    DriftCheck,
+    ModelPrediction,
+    ModelRegistry,
+    TrainingDataset,
+    utcnow,
+)
 from nivesh_ml.errors import DataError
 
 __all__ = [
+    "feedback_between",
     "get_model_version",
+    "latest_drift_checks",
     "log_prediction",
     "predictions_between",
+    "record_drift_check",
     "record_feedback",
     "record_training_dataset",
     "register_model_version",
@@ -177,6 +187,68 @@ def record_feedback(session: Session, prediction_id: uuid.UUID | str, actual: An
         raise DataError(f"no prediction with id {prediction_id}")
 
 
+def record_drift_check(
+    session: Session,
+    *,
+    model_key: str,
+    model_name: str,
+    version: str,
+    window_start: datetime,
+    window_end: datetime,
+    drift_share: float,
+    dataset_drift: bool,
+    columns: Mapping[str, Any],
+    reference_rows: int,
+    current_rows: int,
+    checked_at: datetime | None = None,
+    report_path: str | None = None,
+    mlflow_run_id: str | None = None,
+) -> DriftCheck:
+    """Record one drift check's verdict (written when the session flushes)."""
+    if window_end < window_start:
+        raise DataError(f"the drift window ends ({window_end}) before it starts ({window_start})")
+    if not 0.0 <= drift_share <= 1.0:
+        raise DataError(f"drift share {drift_share} is not between 0 and 1")
+    row = DriftCheck(
+        model_key=model_key,
+        model_name=model_name,
+        version=version,
+        window_start=window_start,
+        window_end=window_end,
+        checked_at=checked_at or utcnow(),
+        drift_share=drift_share,
+        dataset_drift=dataset_drift,
+        columns=dict(columns),
+        reference_rows=reference_rows,
+        current_rows=current_rows,
+        report_path=report_path,
+        mlflow_run_id=mlflow_run_id,
+    )
+    session.add(row)
+    return row
+
+
+def latest_drift_checks(session: Session) -> list[DriftCheck]:
+    """The newest drift check of every model that has one, by model key (one row per model)."""
+    newest = (
+        select(DriftCheck.model_key, func.max(DriftCheck.checked_at).label("checked_at"))
+        .group_by(DriftCheck.model_key)
+        .subquery()
+    )
+    query = (
+        select(DriftCheck)
+        .join(
+            newest,
+            (DriftCheck.model_key == newest.c.model_key) & (DriftCheck.checked_at == newest.c.checked_at),
+        )
+        .order_by(DriftCheck.model_key, DriftCheck.id)
+    )
+    latest: dict[str, DriftCheck] = {}
+    for row in session.scalars(query):
+        latest.setdefault(row.model_key, row)  # two checks in the same microsecond: either will do
+    return list(latest.values())
+
+
 def predictions_between(
     session: Session, model_id: uuid.UUID, start: datetime, end: datetime
 ) -> list[ModelPrediction]:
@@ -195,6 +267,32 @@ def predictions_between(
         .order_by(ModelPrediction.created_at, ModelPrediction.id)
     )
     return list(session.scalars(query))
+
+
+def feedback_between(
+    session: Session, model_names: Sequence[str], start: datetime, end: datetime, *, with_input: bool = False
+) -> list[Row[Any]]:
+    """The predictions of ``model_names`` made in ``[start, end)`` that have an actual outcome, oldest
+    first: ``model_name, version, id, created_at, user_id, prediction, actual_outcome`` (and
+    ``input_data`` when asked: it is the large column)."""
+    columns: list[Any] = [
+        ModelRegistry.model_name, ModelRegistry.version, ModelPrediction.id, ModelPrediction.created_at,
+        ModelPrediction.user_id, ModelPrediction.prediction, ModelPrediction.actual_outcome,
+    ]  # fmt: skip
+    if with_input:
+        columns.append(ModelPrediction.input_data)
+    query = (
+        select(*columns)
+        .join(ModelRegistry, ModelPrediction.model_id == ModelRegistry.id)
+        .where(
+            ModelRegistry.model_name.in_(list(model_names)),
+            ModelPrediction.created_at >= start,
+            ModelPrediction.created_at < end,
+            ModelPrediction.actual_outcome.is_not(None),
+        )
+        .order_by(ModelPrediction.created_at, ModelPrediction.id)
+    )
+    return list(session.execute(query).all())
 
 
 def _find_dataset(session: Session, dataset_name: str, content_hash: str) -> TrainingDataset | None:

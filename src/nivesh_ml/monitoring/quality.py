@@ -36,10 +36,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row
 
 from nivesh_ml.config import Settings
-from nivesh_ml.db import ModelPrediction, ModelRegistry, session_scope
+from nivesh_ml.db import repository, session_scope
 from nivesh_ml.db.app import app_engine
 from nivesh_ml.errors import DataError
 from nivesh_ml.tracking.store import MODEL_KEYS, registered_name
@@ -320,27 +320,11 @@ assert tuple(SCORERS) == MODEL_KEYS  # nosec B101  # import-time consistency che
 def feedback_rows(
     settings: Settings, models: Sequence[str], since: datetime, until: datetime, *, with_input: bool = False
 ) -> list[Row[Any]]:
-    """Predictions of ``models`` made in ``[since, until)`` that have an outcome, oldest first:
-    ``model_name, version, id, created_at, user_id, prediction, actual_outcome`` (and ``input_data``)."""
-    columns: list[Any] = [
-        ModelRegistry.model_name, ModelRegistry.version, ModelPrediction.id, ModelPrediction.created_at,
-        ModelPrediction.user_id, ModelPrediction.prediction, ModelPrediction.actual_outcome,
-    ]  # fmt: skip
-    if with_input:
-        columns.append(ModelPrediction.input_data)
-    query = (
-        select(*columns)
-        .join(ModelRegistry, ModelPrediction.model_id == ModelRegistry.id)
-        .where(
-            ModelRegistry.model_name.in_([registered_name(model) for model in models]),
-            ModelPrediction.created_at >= since,
-            ModelPrediction.created_at < until,
-            ModelPrediction.actual_outcome.is_not(None),
-        )
-        .order_by(ModelPrediction.created_at, ModelPrediction.id)
-    )
+    """Predictions of ``models`` made in ``[since, until)`` that have an outcome, oldest first
+    (:func:`~nivesh_ml.db.repository.feedback_between`)."""
+    names = [registered_name(model) for model in models]
     with session_scope(app_engine(settings)) as session:
-        return list(session.execute(query).all())
+        return repository.feedback_between(session, names, since, until, with_input=with_input)
 
 
 def score_versions(model: str, rows: Sequence[Row[Any]]) -> list[VersionQuality]:
