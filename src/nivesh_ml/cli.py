@@ -431,17 +431,28 @@ def ui(
 @drift_app.command("check")
 def drift_check(
     ctx: typer.Context,
-    model: ModelArg,
+    model: Annotated[
+        str, typer.Argument(help="intent, ner, spending, anomaly, credit-risk, assistant, or all.")
+    ],
     window: Annotated[
         str, typer.Option(help="How far back to read logged predictions: 7d, 24h, 30m.")
     ] = "7d",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary as one JSON object (one per model with all).")
+    ] = False,
 ) -> None:
     """Compare recent traffic with the champion's training reference (Evidently); report and record it."""
     from dataclasses import asdict
 
-    from nivesh_ml.monitoring.drift import check_drift, parse_window
+    from nivesh_ml.monitoring.drift import check_all, check_drift, parse_window
 
+    if model == "all":
+        outcomes = check_all(_settings(ctx), parse_window(window))
+        for outcome in outcomes:
+            print(json.dumps(asdict(outcome), default=str) if as_json else outcome.reason)
+        if any(outcome.status == "failed" for outcome in outcomes):
+            raise typer.Exit(1)
+        return
     result = check_drift(_settings(ctx), model, parse_window(window))
     if as_json:
         print(json.dumps(asdict(result), default=str))

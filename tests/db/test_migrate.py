@@ -17,7 +17,9 @@ from nivesh_ml.db.models import Base
 from nivesh_ml.db.session import make_engine
 from nivesh_ml.errors import DatabaseError
 
-TABLES = {"model_registry", "model_deployment", "model_prediction", "training_dataset", "api_key"}
+TABLES = {
+    "model_registry", "model_deployment", "model_prediction", "training_dataset", "api_key", "drift_check",
+}  # fmt: skip
 
 COLUMNS = {
     "model_registry": {
@@ -36,6 +38,10 @@ COLUMNS = {
         "id", "dataset_name", "model_type", "data_source", "size", "s3_path", "content_hash", "created_at",
     },
     "api_key": {"id", "name", "prefix", "hash", "salt", "scopes", "created_at", "revoked_at"},
+    "drift_check": {
+        "id", "model_key", "model_name", "version", "window_start", "window_end", "checked_at", "drift_share",
+        "dataset_drift", "columns", "reference_rows", "current_rows", "report_path", "mlflow_run_id",
+    },
 }  # fmt: skip
 
 CHECKS = {
@@ -44,6 +50,7 @@ CHECKS = {
     "model_prediction": set(),
     "training_dataset": {"ck_training_dataset_content_hash_sha256"},
     "api_key": set(),
+    "drift_check": set(),
 }
 
 INDEXES = {
@@ -52,6 +59,7 @@ INDEXES = {
     "model_prediction": {"ix_model_prediction_created_at", "ix_model_prediction_model_id_created_at"},
     "training_dataset": {"ix_training_dataset_content_hash"},
     "api_key": set(),
+    "drift_check": {"ix_drift_check_model_key_checked_at"},
 }
 
 
@@ -112,8 +120,8 @@ def test_upgrade_twice_does_nothing(
     migrate.upgrade(db_url, schema=db_schema)
     with caplog.at_level(logging.INFO, logger="nivesh_ml"):
         migrate.upgrade(db_url, schema=db_schema)
-    assert migrate.current(db_url, schema=db_schema) == migrate.head() == "0002"
-    assert "already at 0002: nothing to do" in caplog.text
+    assert migrate.current(db_url, schema=db_schema) == migrate.head() == "0003"
+    assert "already at 0003: nothing to do" in caplog.text
 
 
 def test_downgrade_to_base_removes_the_tables(db_url: str, db_schema: str | None) -> None:
@@ -123,6 +131,28 @@ def test_downgrade_to_base_removes_the_tables(db_url: str, db_schema: str | None
     engine = make_engine(db_url, db_schema)
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     engine.dispose()
+
+
+def test_0003_adds_drift_check_to_a_0002_database_and_removes_it_again(
+    db_url: str, db_schema: str | None
+) -> None:
+    migrate.upgrade(db_url, "0002", schema=db_schema)
+    engine = make_engine(db_url, db_schema)
+    try:
+        insert = (
+            "INSERT INTO api_key (id, name, prefix, hash, salt, scopes) VALUES (:i, 'k', 'p', 'h', 's', :s)"
+        )
+        with engine.begin() as connection:
+            connection.execute(text(insert), {"i": uuid.uuid4().hex, "s": "[]"})  # data from before 0003
+        migrate.upgrade(db_url, schema=db_schema)
+        assert "drift_check" in inspect(engine).get_table_names()
+        migrate.downgrade(db_url, "0002", schema=db_schema)
+        assert migrate.current(db_url, schema=db_schema) == "0002"
+        assert "drift_check" not in inspect(engine).get_table_names()
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM api_key")).scalar() == 1
+    finally:
+        engine.dispose()
 
 
 def test_current_is_none_before_the_first_upgrade(db_url: str, db_schema: str | None) -> None:
@@ -138,7 +168,7 @@ def test_current_does_not_create_a_sqlite_file(tmp_path: Path) -> None:
 def test_upgrade_runs_without_an_alembic_ini(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     migrate.upgrade("sqlite:///relative/nivesh.db")
-    assert migrate.current("sqlite:///relative/nivesh.db") == "0002"
+    assert migrate.current("sqlite:///relative/nivesh.db") == "0003"
     assert (migrate.MIGRATIONS_DIR / "env.py").is_file()
     assert (migrate.MIGRATIONS_DIR / "script.py.mako").is_file()
 
@@ -159,7 +189,7 @@ def test_version_table_lives_in_the_schema(pg_admin: Engine, pg_schema: str) -> 
         with pg_admin.connect() as connection:
             tables = set(connection.execute(query, {"schema": schema}).scalars())
         assert tables == TABLES | {"alembic_version"}
-        assert migrate.current(url, schema=schema) == "0002"
+        assert migrate.current(url, schema=schema) == "0003"
     finally:
         with pg_admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))

@@ -5,6 +5,7 @@
 - ``model_prediction``: every prediction the server made, with the version that made it,
   and later the feedback (``actual_outcome``).
 - ``training_dataset``: the data sets models were trained on, versioned by content hash.
+- ``drift_check``: every drift check's verdict (``nivesh-ml drift check``), read by the server's gauges.
 
 Model status (``model_registry.status``) takes one of :data:`MODEL_STATUSES`:
 
@@ -30,6 +31,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -54,6 +56,7 @@ __all__ = [
     "NAMING_CONVENTION",
     "ApiKey",
     "Base",
+    "DriftCheck",
     "ModelDeployment",
     "ModelPrediction",
     "ModelRegistry",
@@ -259,3 +262,33 @@ class ApiKey(Base):
     def __repr__(self) -> str:
         state = "revoked" if self.revoked_at else "active"
         return f"ApiKey({self.name!r}, prefix={self.prefix!r}, scopes={self.scopes!r}, {state})"
+
+
+class DriftCheck(Base):
+    """One drift check: a champion's reference against the traffic it served in a window.
+
+    Written by whoever runs the check (the CLI, an Airflow task), read by every model server's
+    ``nivesh_drift_*`` gauges: the app DB is what they share, not a data dir.
+    """
+
+    __tablename__ = "drift_check"
+    __table_args__ = (Index(None, "model_key", "checked_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
+    model_key: Mapped[str] = mapped_column(String(64), nullable=False)
+    model_name: Mapped[str] = mapped_column(String(128), nullable=False)
+    version: Mapped[str] = mapped_column(String(64), nullable=False)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    checked_at: Mapped[datetime] = _created_at()
+    drift_share: Mapped[float] = mapped_column(Float(), nullable=False)
+    dataset_drift: Mapped[bool] = mapped_column(Boolean(), nullable=False)
+    columns: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    reference_rows: Mapped[int] = mapped_column(Integer(), nullable=False)
+    current_rows: Mapped[int] = mapped_column(Integer(), nullable=False)
+    report_path: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    mlflow_run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    def __repr__(self) -> str:
+        share = f"share={self.drift_share:.2f}"
+        return f"DriftCheck({self.model_key!r}, v{self.version}, {share}, {self.checked_at})"

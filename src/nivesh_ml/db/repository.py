@@ -14,18 +14,27 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from nivesh_ml.db.models import MODEL_STATUSES, ModelPrediction, ModelRegistry, TrainingDataset, utcnow
+from nivesh_ml.db.models import (
+    MODEL_STATUSES,
+    DriftCheck,
+    ModelPrediction,
+    ModelRegistry,
+    TrainingDataset,
+    utcnow,
+)
 from nivesh_ml.errors import DataError
 
 __all__ = [
     "feedback_between",
     "get_model_version",
+    "latest_drift_checks",
     "log_prediction",
     "predictions_between",
+    "record_drift_check",
     "record_feedback",
     "record_training_dataset",
     "register_model_version",
@@ -176,6 +185,68 @@ def record_feedback(session: Session, prediction_id: uuid.UUID | str, actual: An
     )
     if session.execute(statement).rowcount == 0:  # type: ignore[attr-defined]
         raise DataError(f"no prediction with id {prediction_id}")
+
+
+def record_drift_check(
+    session: Session,
+    *,
+    model_key: str,
+    model_name: str,
+    version: str,
+    window_start: datetime,
+    window_end: datetime,
+    drift_share: float,
+    dataset_drift: bool,
+    columns: Mapping[str, Any],
+    reference_rows: int,
+    current_rows: int,
+    checked_at: datetime | None = None,
+    report_path: str | None = None,
+    mlflow_run_id: str | None = None,
+) -> DriftCheck:
+    """Record one drift check's verdict (written when the session flushes)."""
+    if window_end < window_start:
+        raise DataError(f"the drift window ends ({window_end}) before it starts ({window_start})")
+    if not 0.0 <= drift_share <= 1.0:
+        raise DataError(f"drift share {drift_share} is not between 0 and 1")
+    row = DriftCheck(
+        model_key=model_key,
+        model_name=model_name,
+        version=version,
+        window_start=window_start,
+        window_end=window_end,
+        checked_at=checked_at or utcnow(),
+        drift_share=drift_share,
+        dataset_drift=dataset_drift,
+        columns=dict(columns),
+        reference_rows=reference_rows,
+        current_rows=current_rows,
+        report_path=report_path,
+        mlflow_run_id=mlflow_run_id,
+    )
+    session.add(row)
+    return row
+
+
+def latest_drift_checks(session: Session) -> list[DriftCheck]:
+    """The newest drift check of every model that has one, by model key (one row per model)."""
+    newest = (
+        select(DriftCheck.model_key, func.max(DriftCheck.checked_at).label("checked_at"))
+        .group_by(DriftCheck.model_key)
+        .subquery()
+    )
+    query = (
+        select(DriftCheck)
+        .join(
+            newest,
+            (DriftCheck.model_key == newest.c.model_key) & (DriftCheck.checked_at == newest.c.checked_at),
+        )
+        .order_by(DriftCheck.model_key, DriftCheck.id)
+    )
+    latest: dict[str, DriftCheck] = {}
+    for row in session.scalars(query):
+        latest.setdefault(row.model_key, row)  # two checks in the same microsecond: either will do
+    return list(latest.values())
 
 
 def predictions_between(

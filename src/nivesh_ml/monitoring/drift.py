@@ -10,15 +10,19 @@ Wasserstein / Jensen-Shannon distances on large). Both sides are sampled to at m
 ``max_rows`` (seeded). The current side is sampled in the database: only the ids of the
 window's predictions are read, and the features of the sampled ids alone are fetched and
 decoded, so a check over a million logged predictions costs about what one over 20,000 does
-(docs/BENCHMARKS.md, drift check). Results: a JSON summary and an HTML report under
-``<home>/reports/drift/<model>/``, an MLflow run in ``nivesh/<model>`` (``drift-check``), and the
-latest summary per model, which :class:`DriftCollector` exports as Prometheus gauges.
+(docs/BENCHMARKS.md, drift check). Results: a row in the app DB's ``drift_check`` table (which
+every model server's :class:`DriftCollector` exports as Prometheus gauges), an MLflow run in
+``nivesh/<model>`` (``drift-check``, the HTML report and JSON summary as artefacts) and the same
+report and summary under ``<home>/reports/drift/<model>/`` of whoever ran the check.
+
+:func:`check_all` checks every model whose champion logged a reference and says why it skipped the
+others. Today only credit risk's trainer logs one (:data:`TRAINERS_LOGGING_A_REFERENCE`).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,22 +36,34 @@ from evidently.presets import DataDriftPreset
 from sqlalchemy import Select, select
 
 from nivesh_ml.config import Settings
-from nivesh_ml.db import ModelPrediction, ModelRegistry, session_scope
+from nivesh_ml.db import ModelPrediction, ModelRegistry, repository, session_scope
 from nivesh_ml.db.app import app_engine
-from nivesh_ml.errors import DataError
+from nivesh_ml.errors import DataError, ModelNotFoundError
 from nivesh_ml.log import get_logger
 from nivesh_ml.monitoring.drift_metrics import DriftCollector
 from nivesh_ml.tracking.loading import resolve_alias
 from nivesh_ml.tracking.runs import REFERENCE_DIR
-from nivesh_ml.tracking.store import client, ensure_experiment, registered_name
+from nivesh_ml.tracking.store import MODEL_KEYS, client, ensure_experiment, registered_name
 
-__all__ = ["DriftCollector", "DriftResult", "check_drift", "compare", "current_features", "parse_window"]
+__all__ = [
+    "DriftCollector",
+    "DriftOutcome",
+    "DriftResult",
+    "check_all",
+    "check_drift",
+    "compare",
+    "current_features",
+    "parse_window",
+]
 
 log = get_logger(__name__)
 
 MAX_ROWS = 20_000
 MIN_CURRENT_ROWS = 30
 _FETCH = 500  # ids per IN (...) query: far below SQLite's and PostgreSQL's bind limits
+# The models whose trainer logs a drift reference (``TrainingRun.log_reference``); add a model here
+# when its trainer starts logging one, so `drift check all` tells "retrain it" from "none logged yet".
+TRAINERS_LOGGING_A_REFERENCE: frozenset[str] = frozenset({"credit-risk"})
 
 
 @dataclass(frozen=True)
@@ -64,6 +80,17 @@ class DriftResult:
     dataset_drift: bool
     columns: dict[str, dict[str, Any]]
     report_html: str
+    mlflow_run_id: str
+
+
+@dataclass(frozen=True)
+class DriftOutcome:
+    """One model's part of :func:`check_all`: ``checked`` (with its result), ``skipped`` or ``failed``."""
+
+    model: str
+    status: str
+    reason: str
+    result: DriftResult | None = None
 
 
 def parse_window(text: str) -> timedelta:
@@ -168,11 +195,11 @@ def check_drift(
         dataset_drift=share >= settings.drift_share_threshold,
         columns=per_column,
         report_html=str(html),
+        mlflow_run_id="",  # the run's own id, once it is logged
     )
-    summary = json.dumps(asdict(result), indent=2, default=str)
-    (folder / f"{stamp}.json").write_text(summary)
-    (folder / "latest.json").write_text(summary)
-    _log_run(settings, result, html)
+    result = replace(result, mlflow_run_id=_log_run(settings, result, html))
+    (folder / f"{stamp}.json").write_text(json.dumps(asdict(result), indent=2, default=str))
+    _record(settings, result, now - window, now)
     log.info(
         "drift checked", extra={"model": model, "drift_share": share, "dataset_drift": result.dataset_drift}
     )
@@ -215,9 +242,79 @@ def _parse(report: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], float]:
     return columns, share
 
 
-def _log_run(settings: Settings, result: DriftResult, html: Path) -> None:
+def _log_run(settings: Settings, result: DriftResult, html: Path) -> str:
     experiment_id = ensure_experiment(settings, result.model)
-    with mlflow.start_run(experiment_id=experiment_id, run_name="drift-check", tags={"nivesh.kind": "drift"}):
+    tags = {"nivesh.kind": "drift"}
+    with mlflow.start_run(experiment_id=experiment_id, run_name="drift-check", tags=tags) as run:
         mlflow.log_metrics({"drift_share": result.drift_share, "current_rows": result.current_rows})
         mlflow.log_dict(asdict(result), "drift/summary.json")
         mlflow.log_artifact(str(html), artifact_path="drift")
+        return str(run.info.run_id)
+
+
+def _record(settings: Settings, result: DriftResult, start: datetime, end: datetime) -> None:
+    """The verdict in the app DB, where every model server's gauges read it."""
+    with session_scope(app_engine(settings)) as session:
+        repository.record_drift_check(
+            session,
+            model_key=result.model,
+            model_name=registered_name(result.model),
+            version=result.version,
+            window_start=start,
+            window_end=end,
+            checked_at=end,
+            drift_share=result.drift_share,
+            dataset_drift=result.dataset_drift,
+            columns=result.columns,
+            reference_rows=result.reference_rows,
+            current_rows=result.current_rows,
+            report_path=result.report_html,
+            mlflow_run_id=result.mlflow_run_id,
+        )
+
+
+def check_all(
+    settings: Settings, window: timedelta, *, now: datetime | None = None, max_rows: int = MAX_ROWS
+) -> list[DriftOutcome]:
+    """:func:`check_drift` for every model that has a champion with a reference; for the others, why not.
+
+    A model with too little traffic in the window is skipped (its reason says so); any other error
+    is that model's ``failed`` outcome and the others are still checked.
+    """
+    now = now or datetime.now(UTC)
+    outcomes: list[DriftOutcome] = []
+    for model in MODEL_KEYS:
+        try:
+            outcomes.append(_check_one(settings, model, window, now, max_rows))
+        except Exception as error:  # one model's broken check must not hide the others' verdicts
+            log.exception("drift check failed", extra={"model": model})
+            outcomes.append(DriftOutcome(model, "failed", f"{model}: {error}"))
+    return outcomes
+
+
+def _check_one(
+    settings: Settings, model: str, window: timedelta, now: datetime, max_rows: int
+) -> DriftOutcome:
+    reason = skip_reason(settings, model)
+    if reason is not None:
+        return DriftOutcome(model, "skipped", reason)
+    try:
+        result = check_drift(settings, model, window, now=now, max_rows=max_rows)
+    except DataError as error:  # too little traffic in the window
+        return DriftOutcome(model, "skipped", f"{model}: {error}")
+    verdict = "DRIFT" if result.dataset_drift else "no drift"
+    return DriftOutcome(model, "checked", f"{model}: {verdict}, {result.drift_share:.0%} drifted", result)
+
+
+def skip_reason(settings: Settings, model: str) -> str | None:
+    """Why ``model`` cannot be drift-checked (no champion, or its champion logged no reference), or None."""
+    try:
+        version = resolve_alias(settings, model)
+    except ModelNotFoundError:
+        return f"{model}: no champion to check (train it with `nivesh-ml train {model}`)"
+    run_id = client(settings).get_model_version(registered_name(model), version).run_id
+    if run_id and client(settings).list_artifacts(run_id, REFERENCE_DIR):
+        return None
+    if model in TRAINERS_LOGGING_A_REFERENCE:
+        return f"{model}: champion v{version} logged no drift reference (retrain it to log one)"
+    return f"{model}: no drift reference logged yet (its trainer logs none)"
