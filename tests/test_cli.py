@@ -10,6 +10,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from nivesh_ml.config import OFFLINE_ENV, load_settings
@@ -61,6 +62,8 @@ def run(args: list[str], home: Path, **env: str) -> subprocess.CompletedProcess[
         ["monitor"],
         ["monitor", "quality"],
         ["monitor", "export-labels"],
+        ["drift"],
+        ["drift", "check"],
     ],
 )
 def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
@@ -296,3 +299,46 @@ def test_monitor_bad_input_exits_2_with_one_line(tmp_path: Path, args: list[str]
     (line,) = [line for line in result.stderr.splitlines() if line.startswith("nivesh-ml: error:")]
     assert message in line
     assert result.stderr.strip().endswith(line)  # logs (a first migration) may come before it
+
+
+def _drift_champions(home: Path) -> None:
+    """credit-risk: a champion with a reference and shifted traffic; intent: a champion without one."""
+    from mlflow.models import infer_signature
+
+    from nivesh_ml.tracking.runs import start_training_run
+    from nivesh_ml.tracking.store import client
+
+    from .monitoring.test_drift import Echo, _champion_with_reference, _frame, _log_traffic
+
+    settings = load_settings(_env_file=None, home=home)
+    _log_traffic(settings, _champion_with_reference(settings), _frame(200, 0.3, 2))
+    example = pd.DataFrame({"text": ["my balance?"]})
+    with start_training_run(settings, "intent") as training:
+        intent = training.log_model(Echo(), signature=infer_signature(example), input_example=example)
+    client(settings).set_registered_model_alias("nivesh-intent", "champion", intent.version)
+
+
+def test_drift_check_all_checks_what_it_can_and_says_why_not_for_the_rest(tmp_path: Path) -> None:
+    home = tmp_path / "var"
+    _drift_champions(home)
+    result = run(["drift", "check", "all", "--json"], home)
+    assert result.returncode == 0, result.stderr
+    outcomes = {item["model"]: item for item in map(json.loads, result.stdout.splitlines())}
+    assert list(outcomes) == ["intent", "ner", "spending", "anomaly", "credit-risk", "assistant"]
+    assert outcomes["credit-risk"]["status"] == "checked"
+    assert outcomes["credit-risk"]["result"]["columns"]["utilisation"]["drifted"] is True
+    assert outcomes["intent"] == {
+        "model": "intent",
+        "status": "skipped",
+        "reason": "intent: no drift reference logged yet (its trainer logs none)",
+        "result": None,
+    }
+    for model in ("ner", "spending", "anomaly", "assistant"):
+        assert outcomes[model]["status"] == "skipped"
+        assert outcomes[model]["reason"].startswith(f"{model}: no champion to check")
+    plain = run(["drift", "check", "all", "--window", "30m"], home)
+    assert plain.returncode == 0, plain.stderr
+    lines = plain.stdout.splitlines()
+    assert len(lines) == 6
+    assert "intent: no drift reference logged yet (its trainer logs none)" in lines
+    assert [line for line in lines if line.startswith("credit-risk: ")] == ["credit-risk: DRIFT, 50% drifted"]

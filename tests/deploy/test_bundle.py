@@ -19,6 +19,7 @@ import sys
 import tomllib
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -405,6 +406,53 @@ def test_airflow_mounts_the_dag_folder_it_reads() -> None:
     airflow_stage = dict(next(stage for stage in _stages(DOCKERFILE) if stage[0][1].endswith("AS airflow")))
     assert "NIVESH_PYTHON=/opt/nivesh/venv/bin/python" in airflow_stage["ENV"]
     assert "python -m venv /opt/nivesh/venv" in airflow_stage["RUN"]
+
+
+def _dockerfile_home(stage_name: str) -> str:
+    stage = next(stage for stage in _stages(DOCKERFILE) if stage[0][1].endswith(f"AS {stage_name}"))
+    (home,) = re.findall(r"NIVESH_HOME=(\S+)", dict(stage)["ENV"])
+    return str(home)
+
+
+def test_server_and_airflow_are_told_the_same_app_database() -> None:
+    services = _services()
+    urls = {
+        name: _interpolate(_environment(services[name])["NIVESH_DATABASE_URL"], _env_example())
+        for name in NIVESH_SERVICES
+    }
+    assert len(set(urls.values())) == 1, f"one app DB for every nivesh-ml container: {urls}"
+    # and each keeps its data dir (NIVESH_HOME, from the Dockerfile) in a named volume of its own
+    named = set(_compose()["volumes"])
+    for name, stage in ((SERVER, "runtime"), ("airflow", "airflow")):
+        mounts = {_volume_parts(entry)[1]: _volume_parts(entry)[0] for entry in services[name]["volumes"]}
+        assert mounts.get(_dockerfile_home(stage)) in named, f"{name}: NIVESH_HOME is not on a named volume"
+
+
+def test_drift_checks_reach_the_server_through_the_app_db_not_a_volume(tmp_path: Path) -> None:
+    # Airflow and the server each have a home of their own (see above); one app DB, here a SQLite file
+    # standing for the compose PostgreSQL. A check recorded on Airflow's side is on the server's gauges.
+    from prometheus_client import CollectorRegistry
+
+    from nivesh_ml.db import repository, session_scope
+    from nivesh_ml.db.app import app_engine
+    from nivesh_ml.monitoring.drift_metrics import DriftCollector
+
+    database = f"sqlite:///{(tmp_path / 'app.db').as_posix()}"
+    airflow = load_settings(_env_file=None, home=tmp_path / "airflow-home", database_url=database)
+    server = load_settings(_env_file=None, home=tmp_path / "server-home", database_url=database)
+    now = datetime.now(UTC)
+    with session_scope(app_engine(airflow)) as session:
+        repository.record_drift_check(
+            session, model_key="credit-risk", model_name="nivesh-credit-risk", version="3",
+            window_start=now - timedelta(days=7), window_end=now, drift_share=0.5, dataset_drift=True,
+            columns={"utilisation": {"drifted": True}}, reference_rows=2_000, current_rows=400,
+        )  # fmt: skip
+    registry = CollectorRegistry()
+    registry.register(DriftCollector(server, wait_s=30))
+    assert registry.get_sample_value("nivesh_drift_share", {"model": "credit-risk"}) == 0.5
+    labels = {"model": "credit-risk", "feature": "utilisation"}
+    assert registry.get_sample_value("nivesh_feature_drifted", labels) == 1.0
+    assert not server.home.exists() or not any(server.home.rglob("*drift*"))
 
 
 # --- the Dockerfiles ----------------------------------------------------------------------------

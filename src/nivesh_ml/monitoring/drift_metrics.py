@@ -49,7 +49,7 @@ class DriftCollector(Collector):
     gauges disappear rather than show numbers nobody can vouch for, and nothing is raised.
     """
 
-    def __init__(self, settings: Settings, *, ttl_s: float = 15.0, wait_s: float = 1.0) -> None:
+    def __init__(self, settings: Settings, *, ttl_s: float = 2.0, wait_s: float = 1.0) -> None:
         self.settings, self.ttl_s, self.wait_s = settings, ttl_s, wait_s
         self._checks: list[LatestCheck] = []
         self._read_at = -math.inf
