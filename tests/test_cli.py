@@ -289,7 +289,7 @@ def test_monitor_quality_and_export_labels(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["monitor", "quality", "weather"], "unknown model 'weather'"),
-        (["monitor", "quality", "intent", "--window", "a week"], "window 'a week' is not like 30d"),
+        (["monitor", "quality", "intent", "--window", "a week"], "window 'a week' is not like 7d, 30d"),
         (["monitor", "export-labels", "intent"], "nivesh-intent: no usable feedback"),
     ],
 )

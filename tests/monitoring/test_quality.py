@@ -177,7 +177,7 @@ def test_rank_auc_ties_and_a_single_class() -> None:
 def test_bad_input_is_a_one_line_error(settings: Settings) -> None:
     with pytest.raises(DataError, match="unknown model 'fraud'"):
         live_quality(settings, "fraud", as_of=AS_OF, window=WEEK)
-    with pytest.raises(DataError, match="not like 30d"):
+    with pytest.raises(DataError, match="not like 7d, 30d"):
         parse_window("30 days")
     assert parse_window("30d") == timedelta(days=30)
 

@@ -41,6 +41,7 @@ from nivesh_ml.db.app import app_engine
 from nivesh_ml.errors import DataError, ModelNotFoundError
 from nivesh_ml.log import get_logger
 from nivesh_ml.monitoring.drift_metrics import DriftCollector
+from nivesh_ml.monitoring.window import parse_window
 from nivesh_ml.tracking.loading import resolve_alias
 from nivesh_ml.tracking.runs import REFERENCE_DIR
 from nivesh_ml.tracking.store import MODEL_KEYS, client, ensure_experiment, registered_name
@@ -91,14 +92,6 @@ class DriftOutcome:
     status: str
     reason: str
     result: DriftResult | None = None
-
-
-def parse_window(text: str) -> timedelta:
-    """``7d``, ``24h`` or ``30m`` as a timedelta; anything else is a one-line DataError."""
-    units = {"d": "days", "h": "hours", "m": "minutes"}
-    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit() or int(text[:-1]) == 0:
-        raise DataError(f"window {text!r} is not like 7d, 24h or 30m")
-    return timedelta(**{units[text[-1]]: int(text[:-1])})
 
 
 def reference_features(settings: Settings, model: str, alias: str = "champion") -> tuple[str, pd.DataFrame]:

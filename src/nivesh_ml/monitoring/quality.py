@@ -42,6 +42,7 @@ from nivesh_ml.config import Settings
 from nivesh_ml.db import repository, session_scope
 from nivesh_ml.db.app import app_engine
 from nivesh_ml.errors import DataError
+from nivesh_ml.monitoring.window import parse_window
 from nivesh_ml.tracking.store import MODEL_KEYS, registered_name
 
 __all__ = [
@@ -85,18 +86,6 @@ class QualityReport:
     since: str
     window: str
     versions: list[VersionQuality]
-
-
-def parse_window(text: str) -> timedelta:
-    """``30d``, ``24h`` or ``30m`` as a timedelta; anything else is a one-line DataError.
-
-    The same contract as ``drift check --window``, kept here so that reading live quality
-    never imports Evidently.
-    """
-    units = {"d": "days", "h": "hours", "m": "minutes"}
-    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit() or int(text[:-1]) == 0:
-        raise DataError(f"window {text!r} is not like 30d, 24h or 30m")
-    return timedelta(**{units[text[-1]]: int(text[:-1])})
 
 
 # --- reading outcomes loosely --------------------------------------------------------------
