@@ -20,16 +20,11 @@ import time
 from contextlib import suppress
 from pathlib import Path
 
+from ..serving.processes import free_port
+
 __all__ = ["PostgresServer", "RedisServer", "free_port", "postgres_unavailable", "redis_unavailable"]
 
 PG_USER = "postgres"
-
-
-def free_port() -> int:
-    """A TCP port of 127.0.0.1 nobody listens on (now)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _pg_bin() -> Path | None:

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import httpx
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from nivesh_ml.config import Settings
 from nivesh_ml.db import ModelPrediction
@@ -20,7 +20,7 @@ from nivesh_ml.db.app import app_engine
 from nivesh_ml.serving import create_key
 from nivesh_ml.serving.keys import KEYS_UNAVAILABLE
 
-from ..serving.conftest import FAST
+from ..serving.conftest import FAST, key_lookups
 from .harness import WEIRD_USER, ServedApp, outage, run_outage
 from .servers import PostgresServer
 
@@ -99,15 +99,7 @@ def test_during_an_outage_a_known_key_works_and_an_unknown_one_gets_503(
 @pytest.fixture
 def lookups(fault_settings: Settings) -> Iterator[list[str]]:
     """Every query on the ``api_key`` table the server's engine sends while the test runs."""
-    engine, seen = app_engine(fault_settings), []
-
-    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        if "FROM api_key" in statement:
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(engine, "before_cursor_execute", count)
+    yield from key_lookups(fault_settings)
 
 
 def test_a_thousand_made_up_keys_cost_a_handful_of_db_lookups(

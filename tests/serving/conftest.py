@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from nivesh_ml.config import OFFLINE_ENV, Settings, load_settings
 from nivesh_ml.db import ModelPrediction, ModelRegistry, session_scope
@@ -70,6 +70,19 @@ def predictions(settings: Settings) -> list[tuple[ModelPrediction, str]]:
     )
     with session_scope(app_engine(settings)) as session:
         return [(row, version) for row, version in session.execute(query).all()]
+
+
+def key_lookups(settings: Settings) -> Iterator[list[str]]:
+    """Yields the API-key queries the app DB of ``settings`` answers until the generator is closed."""
+    engine, seen = app_engine(settings), []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "FROM api_key" in statement:
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    yield seen
+    event.remove(engine, "before_cursor_execute", count)
 
 
 def wait_for(check: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, select
 
 from nivesh_ml.config import Settings
 from nivesh_ml.db import session_scope
@@ -20,7 +20,7 @@ from nivesh_ml.serving import create_key, list_keys, revoke_key
 from nivesh_ml.serving.errors import AuthError, ForbiddenError, RateLimitedError, status_for
 from nivesh_ml.serving.keys import KEYS_UNAVAILABLE, KeyChecker
 
-from .conftest import FAST, STATIC_KEY, MakeClient
+from .conftest import FAST, STATIC_KEY, MakeClient, key_lookups
 
 
 def _name() -> str:
@@ -233,22 +233,10 @@ def test_without_a_stale_ttl_an_outage_answers_every_db_key_503(served_settings:
         checker.authenticate(key)
 
 
-def _lookups(settings: Settings) -> Iterator[list[str]]:
-    engine, seen = app_engine(settings), []
-
-    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        if "FROM api_key" in statement:
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(engine, "before_cursor_execute", count)
-
-
 @pytest.fixture
 def lookups(served_settings: Settings) -> Iterator[list[str]]:
     """The key lookups the app DB answers while the test runs."""
-    yield from _lookups(served_settings)
+    yield from key_lookups(served_settings)
 
 
 def test_a_thousand_made_up_keys_cost_a_handful_of_lookups(

@@ -16,6 +16,9 @@ The server's own errors extend the platform's hierarchy (``nivesh_ml.errors``)::
         ├── ClientGoneError          499: the client left before the answer (never seen by it)
         └── ModelFailedError         500: the model raised, or answered outside the API
 
+    DatabaseError (nivesh_ml.errors)
+    └── KeysUnavailableError         503 with Retry-After: only the unreachable app DB could check the key
+
 Every :class:`~nivesh_ml.errors.NiveshError` maps by :data:`STATUS_BY_ERROR` (nearest class in
 the MRO wins) to ``{"error": <code>, "message": <one line>}``; anything else is a 500 whose
 traceback is logged (PII-redacted, as every log line) and never sent to the client.
@@ -52,6 +55,7 @@ __all__ = [
     "BadInputError",
     "ClientGoneError",
     "ForbiddenError",
+    "KeysUnavailableError",
     "ModelFailedError",
     "ModelUnavailableError",
     "NotFoundError",
@@ -123,6 +127,14 @@ class RouteBusyError(ServingError):
 
 class ClientGoneError(ServingError):
     """The client disconnected before its answer was ready (nginx's 499: nobody reads it)."""
+
+
+class KeysUnavailableError(DatabaseError):
+    """503: the key could only be checked against the app DB, which cannot answer; says when to retry."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.headers = {"Retry-After": str(retry_after_s)}
 
 
 class ModelFailedError(ServingError):

@@ -42,7 +42,7 @@ from nivesh_ml.db.app import app_engine
 from nivesh_ml.db.models import ApiKey, utcnow
 from nivesh_ml.errors import DatabaseError, DataError
 from nivesh_ml.log import get_logger
-from nivesh_ml.serving.errors import AuthError, ForbiddenError, RateLimitedError
+from nivesh_ml.serving.errors import AuthError, ForbiddenError, KeysUnavailableError, RateLimitedError
 
 __all__ = ["SCOPES", "KeyChecker", "KeyInfo", "Principal", "create_key", "list_keys", "revoke_key"]
 
@@ -355,11 +355,9 @@ class KeyChecker:
             return Principal(str(row.id), row.name, frozenset(row.scopes))
 
 
-def _unavailable() -> DatabaseError:
+def _unavailable() -> KeysUnavailableError:
     """The 503 of a key only the unreachable DB could check, with the ``Retry-After`` to send."""
-    error = DatabaseError(KEYS_UNAVAILABLE)
-    vars(error)["headers"] = {"Retry-After": str(RETRY_AFTER_S)}  # sent by serving/errors.py's handler
-    return error
+    return KeysUnavailableError(KEYS_UNAVAILABLE, RETRY_AFTER_S)
 
 
 def _first_line(error: Exception) -> str:
