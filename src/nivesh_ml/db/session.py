@@ -26,6 +26,7 @@ from nivesh_ml.errors import DatabaseError
 __all__ = ["make_engine", "make_session_factory", "mask_url", "session_scope"]
 
 PG_CONNECT_TIMEOUT_S = 10
+SQLITE_BUSY_TIMEOUT_S = 30  # how long a unit of work waits for another connection's write to end
 _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
@@ -83,7 +84,7 @@ def _parse(url: str) -> URL:
 
 def _sqlite_engine(url: URL) -> Engine:
     _make_parent_dir(url)
-    engine = create_engine(url)
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
@@ -114,7 +115,12 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock up front. A deferred transaction that reads and then
+    # writes (revoking a key, recording feedback) while another connection commits cannot
+    # wait for it: SQLite answers "database is locked" at once instead of calling the busy
+    # handler, since waiting could deadlock. Every unit of work here is short, so
+    # serialising them costs little; the busy timeout bounds how long one waits.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _postgres_engine(url: URL, schema: str | None) -> Engine:
