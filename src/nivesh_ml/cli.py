@@ -245,11 +245,14 @@ def features_build(
         int, typer.Option(min=1, max=36, help="Month-start snapshots besides 'latest'.")
     ] = 6,
     force: Annotated[bool, typer.Option(help="Rebuild snapshots that are already current.")] = False,
+    full: Annotated[
+        bool, typer.Option(help="Read the whole data set, not only the days appended since the last build.")
+    ] = False,
 ) -> None:
     """Compute every feature view as of each snapshot time and write it to the offline store."""
     from nivesh_ml.features.materialize import build_features
 
-    built = build_features(_settings(ctx), snapshots=snapshots, force=force)
+    built = build_features(_settings(ctx), snapshots=snapshots, force=force, incremental=not full)
     stdout.print(f"{built} feature snapshots built under {_settings(ctx).features_dir}")
 
 

@@ -2,7 +2,9 @@
 
 ``build_features`` computes every view as of a few instants (month starts and "latest") and
 writes each snapshot to the offline store; a snapshot already built from the same data set
-version is skipped, so an interrupted build is simply run again.
+version is skipped, so an interrupted build is simply run again. After ``data advance`` it is
+incremental (:mod:`.incremental`): it reads only the rows the new snapshots can see, and keeps
+the snapshots of instants before the appended days.
 
 ``materialize`` copies each view's latest snapshot into the online store, incrementally: only
 entities whose feature row changed since the last materialisation, or that are missing online
@@ -18,15 +20,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from nivesh_ml.config import Settings
 from nivesh_ml.data.nivesh import synthetic_dir
-from nivesh_ml.data.synthetic import read_dataset, read_manifest
+from nivesh_ml.data.synthetic import read_manifest
 from nivesh_ml.errors import DatasetMissingError
-from nivesh_ml.features.builders import SourceFrames, build_views
+from nivesh_ml.features.builders import build_views
 from nivesh_ml.features.definitions import FEATURE_VIEWS, FeatureView
+from nivesh_ml.features.incremental import BuildSource, read_full, read_incremental, save_state
 from nivesh_ml.features.offline import OfflineStore, default_snapshot_times
 from nivesh_ml.features.online import OnlineStore
 from nivesh_ml.log import get_logger
@@ -52,14 +56,24 @@ class MaterializeReport:
     extended: int = 0  # unchanged rows whose expiry was extended
 
 
+Plan = list[tuple[pd.Timestamp, list[FeatureView]]]  # per snapshot instant, the views to build
+
+
 def build_features(
     settings: Settings,
     *,
     snapshots: int = 6,
     views: Sequence[FeatureView] = FEATURE_VIEWS,
     force: bool = False,
+    incremental: bool = True,
 ) -> int:
-    """Write offline snapshots of ``views`` for the synthetic data set; returns how many were built."""
+    """Write offline snapshots of ``views`` for the synthetic data set; returns how many were built.
+
+    When only days were appended since the last build, only the rows the new snapshots can see
+    are read and earlier snapshots are kept (each snapshot's ``_meta.json`` says how it was read,
+    under ``build``). ``incremental=False`` reads the whole data set and rebuilds every snapshot
+    not built from this very version; ``force`` rebuilds every one, from the whole data set.
+    """
     data_dir = synthetic_dir(settings)
     manifest = read_manifest(data_dir)
     if manifest is None:
@@ -67,27 +81,77 @@ def build_features(
             f"no synthetic data set under {data_dir}; run `nivesh-ml data generate` first"
         )
     store = OfflineStore(settings.features_dir)
-    sources: SourceFrames | None = None
-    times: list[pd.Timestamp] = []
     built = 0
     with item_progress("building feature snapshots", total=None) as advance:
-        sources = SourceFrames.from_synthetic(read_dataset(data_dir))
-        times = default_snapshot_times(sources.transactions, count=snapshots)
-        advance(0, total=len(times) * len(views))
-        for as_of in times:
-            stale = [v for v in views if force or not _is_current(store, v, as_of, manifest["version"])]
-            frames = build_views(stale, sources, as_of) if stale else {}
+        source, plan = _source_and_plan(
+            settings, manifest, store, views, snapshots, incremental=incremental, force=force
+        )
+        advance(0, total=len(plan) * len(views))
+        for as_of, stale in plan:
+            frames = build_views(stale, source.sources, as_of) if stale else {}
             for view in stale:
-                store.write_snapshot(view, frames[view.name], source_version=manifest["version"])
+                store.write_snapshot(
+                    view, frames[view.name], source_version=source.version, build=source.read
+                )
             built += len(stale)
             advance(len(views))
-    log.info("feature snapshots ready", extra={"built": built, "snapshots": len(times) * len(views)})
+        if plan:
+            save_state(settings.features_dir, source, manifest, plan[-1][0])
+    log.info(
+        "feature snapshots ready",
+        extra={"built": built, "snapshots": len(plan) * len(views), **source.read},
+    )
     return built
 
 
-def _is_current(store: OfflineStore, view: FeatureView, as_of: pd.Timestamp, source_version: str) -> bool:
-    meta = store.snapshot_meta(view, as_of)
-    return meta is not None and meta.get("source_version") == source_version
+def _source_and_plan(
+    settings: Settings,
+    manifest: dict[str, Any],
+    store: OfflineStore,
+    views: Sequence[FeatureView],
+    count: int,
+    *,
+    incremental: bool,
+    force: bool,
+) -> tuple[BuildSource, Plan]:
+    """The rows to read and the snapshots to build from them: incremental when it can serve them all."""
+    data_dir = synthetic_dir(settings)
+    wanted = incremental and not force
+    source = read_incremental(data_dir, manifest, settings.features_dir) if wanted else None
+    if source is not None:
+        plan = _plan(store, source, views, count, force)
+        beyond = [
+            f"{view.key} as of {as_of}"
+            for as_of, stale in plan
+            for view in stale
+            if not source.can_build(view, as_of)
+        ]
+        if not beyond:
+            return source, plan
+        log.info(
+            "feature build reads the whole data set",
+            extra={"reason": f"{beyond[0]} reads before {source.since}"},
+        )
+    source = read_full(data_dir, manifest)
+    return source, _plan(store, source, views, count, force)
+
+
+def _plan(
+    store: OfflineStore, source: BuildSource, views: Sequence[FeatureView], count: int, force: bool
+) -> Plan:
+    """Per snapshot instant of the data, the views whose snapshot there is missing or stale."""
+    times = default_snapshot_times(source.sources.transactions, count=count)
+    return [
+        (
+            as_of,
+            [
+                view
+                for view in views
+                if force or not source.is_current(store.snapshot_meta(view, as_of), as_of)
+            ],
+        )
+        for as_of in times
+    ]
 
 
 def materialize(

@@ -4,7 +4,8 @@ Layout under ``root`` (``Settings.features_dir``)::
 
     <view>/v<version>/as_of=<YYYYMMDDTHHMMSS>/data.parquet   the view's frame as of that instant
     <view>/v<version>/as_of=<YYYYMMDDTHHMMSS>/_meta.json     view, version, as_of, rows, source_version,
-                                                             materialized_at (UTC, ISO 8601)
+                                                             materialized_at (UTC, ISO 8601), and
+                                                             build: how the data was read, if told
 
 A snapshot is written to a hidden temporary folder beside its place and renamed into it, so a
 reader sees a whole snapshot or none. :meth:`OfflineStore.get_training_frame` joins each event
@@ -18,7 +19,7 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -56,10 +57,18 @@ class OfflineStore:
 
     # --- writing ------------------------------------------------------------------------------
 
-    def write_snapshot(self, view: FeatureView, frame: pd.DataFrame, *, source_version: str) -> Path:
+    def write_snapshot(
+        self,
+        view: FeatureView,
+        frame: pd.DataFrame,
+        *,
+        source_version: str,
+        build: Mapping[str, Any] | None = None,
+    ) -> Path:
         """Store ``frame`` (one as_of, the view's exact schema) as a snapshot; returns its folder.
 
-        A snapshot already there for the same as_of is replaced.
+        ``build`` (how the source data was read: full or incremental, and which range) goes into
+        the metadata as it is. A snapshot already there for the same as_of is replaced.
         """
         check_frame(view, frame)
         as_of = _single_as_of(view, frame)
@@ -70,6 +79,8 @@ class OfflineStore:
             staging.mkdir()
             pq.write_table(_to_arrow(view, frame), staging / _DATA)
             meta = _meta(view, as_of, len(frame), source_version)
+            if build is not None:
+                meta["build"] = dict(build)
             (staging / _META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
             _swap_in(staging, target)
         except BaseException:

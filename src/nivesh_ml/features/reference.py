@@ -22,6 +22,31 @@ before it. Counts and sums are 0 for a user with nothing in a window; means, rat
 are empty (NaN / null). Online rows are fresh for the view's TTL after materialisation; in a
 point-in-time join a snapshot serves events up to its TTL after its `as_of`.
 
+## Offline snapshots: full and incremental builds
+
+- **Snapshots.** `nivesh-ml features build` computes every view as of the last `--snapshots`
+  month starts and "latest" (the second after the last transaction) and writes each to
+  `<home>/features/<view>/v<version>/as_of=<YYYYMMDDTHHMMSS>/` (`data.parquet`, `_meta.json`); a
+  snapshot already built from the same data version is skipped.
+- **Incremental after `data advance`.** A view reads at most the 365 days or 12 calendar months
+  before `as_of`, from midnight (`builders.earliest_read`). Older data reaches it in two ways
+  only, one row per entity: a user's first transaction (history length) and a deposit account's
+  last balance (carried forward day by day). Every build keeps those rows, the midnight it read
+  from and the data it covered (history file hashes, advanced days and their sha256) in
+  `<home>/features/_build_state.parquet`. When only day partitions were appended since, the next
+  build reads the history's rows from that midnight on (a pyarrow filter on `timestamp`) and the
+  day partitions from that day on (pruned by their `date=` folder), puts the kept rows in front
+  and builds the new "latest" (and a new month start) from them. Snapshots as of instants before
+  the appended days stay: those days cannot reach them. The snapshots are identical to a full
+  rebuild's; `tests/features/test_incremental.py` compares them value for value.
+- **Full builds.** `--full` reads the whole data set and rebuilds every snapshot not built from
+  this very data version; `--force` rebuilds every one. A build is full anyway without a build
+  state, when the generated history changed or an advanced day was rewritten, or when a snapshot
+  to build reads from before the kept midnight (a new view version, a deleted month start).
+- **What was read.** Each snapshot's `_meta.json` records it under `build`: `mode` (`full` or
+  `incremental`), `read_from` (the midnight read from; null for a full build) and `rows_read`,
+  and for an incremental build `history_rows_read`, `days_read` and `carried_rows`.
+
 ## Freshness online: refresh, age, expiry
 
 - **Refresh.** `nivesh-ml features refresh` rebuilds nothing: it copies the rows that changed in

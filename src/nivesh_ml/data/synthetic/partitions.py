@@ -9,6 +9,10 @@ history and every partition, so appending a day changes the data set's version.
 
 A day is written to a temporary file and renamed into place, then the manifest is replaced
 atomically: an interrupted advance leaves every finished day recorded and no half file listed.
+
+:func:`read_since` reads only the rows from an instant on (what an incremental feature build
+needs): the history through a pyarrow filter on its ``timestamp`` column, the days through
+partition pruning on their ``date=`` folders, both limited to what the manifest lists.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from nivesh_ml.data.versioning import file_sha256, files_version
@@ -37,7 +42,9 @@ __all__ = [
     "partition_meta",
     "partition_path",
     "read_partitions",
+    "read_since",
     "record_day",
+    "unify_categories",
     "with_advanced",
     "write_partition",
 ]
@@ -45,6 +52,7 @@ __all__ = [
 PARTITIONS = "transactions"
 META_KEY = b"nivesh_advance"
 _HISTORY = ("users.parquet", "accounts.parquet", "transactions.parquet", "credit_labels.parquet")
+_DATE = ds.partitioning(pa.schema([("date", pa.string())]), flavor="hive")
 _STRINGS = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
 
 
@@ -133,6 +141,35 @@ def read_partitions(
     ]
 
 
+def read_since(
+    folder: Path, manifest: dict[str, Any], since: pd.Timestamp, columns: list[str] | None = None
+) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """The history's transactions at or after ``since``, and the frames of the listed days from then on.
+
+    The history is filtered on ``timestamp`` while pyarrow scans it (its row groups are ordered by
+    user, so few are skipped whole, but only matching rows reach pandas); the days are pruned by
+    their ``date=`` folder before any is opened, then filtered the same way. Days come oldest first.
+    """
+    folder = Path(folder)
+    after = [("timestamp", ">=", since)]
+    history = pq.read_table(folder / "transactions.parquet", columns=columns, filters=after)
+    listed = [str(folder / day["file"]) for day in advanced_days(manifest)]
+    if not listed:
+        return history.to_pandas(types_mapper=_STRINGS.get), []
+    days = ds.dataset(
+        listed, format="parquet", partitioning=_DATE, partition_base_dir=str(folder / PARTITIONS)
+    )
+    kept = {
+        fragment.path for fragment in days.get_fragments(filter=ds.field("date") >= since.date().isoformat())
+    }
+    parts = [
+        pq.read_table(path, columns=columns, filters=after).to_pandas(types_mapper=_STRINGS.get)
+        for path in listed
+        if path in kept
+    ]
+    return history.to_pandas(types_mapper=_STRINGS.get), parts
+
+
 def with_advanced(history: pd.DataFrame, folder: Path, manifest: dict[str, Any]) -> pd.DataFrame:
     """History and advanced days as one transactions table, ordered by user then time.
 
@@ -143,15 +180,14 @@ def with_advanced(history: pd.DataFrame, folder: Path, manifest: dict[str, Any])
     parts = read_partitions(folder, manifest)
     if not parts:
         return history
-    frames = _unified([history, *parts])
-    table = pd.concat(frames, ignore_index=True)
+    table = pd.concat(unify_categories([history, *parts]), ignore_index=True)
     users = pc.unique(pa.array(history["user_id"].array))
     rank = pc.index_in(pa.array(table["user_id"].array), value_set=users).to_numpy(zero_copy_only=False)
     # History precedes every advanced day, and each part is sorted by user then time.
     return table.take(np.argsort(rank, kind="stable")).reset_index(drop=True)
 
 
-def _unified(frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
+def unify_categories(frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
     """``frames`` with each categorical column sharing one category list (first seen first)."""
     out = [frame.copy(deep=False) for frame in frames]
     for column in frames[0].columns:

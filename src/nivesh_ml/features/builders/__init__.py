@@ -4,7 +4,8 @@
 from the transactions strictly before ``as_of`` and the accounts opened before it: nothing at
 or after ``as_of`` can reach a feature, so a snapshot taken as of an instant is safe to join to
 any event at or after that instant. One module per view (:mod:`.profile`, :mod:`.spending`,
-:mod:`.transaction_stats`), each a function from the cut sources to columns of numpy arrays.
+:mod:`.transaction_stats`), each a function from the cut sources to columns of numpy arrays,
+and the oldest instant it reads (:func:`earliest_read`).
 """
 
 from __future__ import annotations
@@ -24,13 +25,21 @@ from nivesh_ml.features.definitions import PANDAS_DTYPES, FeatureView, check_fra
 if TYPE_CHECKING:
     from nivesh_ml.data.synthetic import SyntheticData
 
-__all__ = ["SourceFrames", "build_view", "build_views"]
+__all__ = ["SourceFrames", "build_view", "build_views", "earliest_read"]
 
 Columns = Mapping[str, np.ndarray | list[list[str]]]
-_BUILDERS: dict[tuple[str, int], Callable[[Cut], Columns]] = {
-    ("user_financial_profile", 1): profile.build,
-    ("spending_patterns", 1): spending.build,
-    ("transaction_stats", 1): transaction_stats.build,
+
+
+@dataclass(frozen=True)
+class _Builder:
+    build: Callable[[Cut], Columns]
+    earliest: Callable[[pd.Timestamp], pd.Timestamp]  # the oldest instant it reads, given as_of
+
+
+_BUILDERS: dict[tuple[str, int], _Builder] = {
+    ("user_financial_profile", 1): _Builder(profile.build, profile.earliest),
+    ("spending_patterns", 1): _Builder(spending.build, spending.earliest),
+    ("transaction_stats", 1): _Builder(transaction_stats.build, transaction_stats.earliest),
 }
 
 
@@ -61,13 +70,25 @@ def build_views(
     views: Sequence[FeatureView], sources: SourceFrames, as_of: pd.Timestamp
 ) -> dict[str, pd.DataFrame]:
     """Several views as of the same instant, by view name, cutting the sources once for all of them."""
-    builders = [(view, _builder(view)) for view in views]
+    builders = [(view, _builder(view).build) for view in views]
     as_of = _instant(as_of)
     cut = prepare(sources.users, sources.accounts, sources.transactions, as_of)
     return {view.name: _frame(view, cut, build(cut)) for view, build in builders}
 
 
-def _builder(view: FeatureView) -> Callable[[Cut], Columns]:
+def earliest_read(as_of: pd.Timestamp, views: Sequence[FeatureView] | None = None) -> pd.Timestamp:
+    """The midnight from which ``views`` (default: every view built here) read transactions as of ``as_of``.
+
+    Older rows reach a view in two ways only, one row per entity: a user's first transaction
+    (their history length counts from it) and a deposit account's last row with a balance
+    (carried forward into the end-of-day balances); an incremental build keeps those two aside.
+    """
+    chosen = [_builder(view) for view in views] if views is not None else list(_BUILDERS.values())
+    stamp = _instant(as_of)
+    return min(builder.earliest(stamp) for builder in chosen).normalize()
+
+
+def _builder(view: FeatureView) -> _Builder:
     builder = _BUILDERS.get((view.name, view.version))
     if builder is None:
         known = ", ".join(f"{name}:v{version}" for name, version in _BUILDERS)

@@ -22,6 +22,7 @@ __all__ = [
     "MERCHANT_CATEGORIES",
     "NON_SPEND_CATEGORIES",
     "PEOPLE_CATEGORIES",
+    "TRANSACTION_COLUMNS",
     "Cut",
     "Txns",
     "codes_of",
@@ -108,6 +109,8 @@ class Cut:
 
 
 _COLUMNS = ("account_id", "amount", "direction", "category", "merchant", "channel", "balance_after")
+# Every transactions column a builder reads: a build may read only these.
+TRANSACTION_COLUMNS: tuple[str, ...] = ("user_id", "timestamp", *_COLUMNS, "description")
 
 
 def prepare(

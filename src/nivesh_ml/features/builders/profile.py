@@ -32,7 +32,7 @@ from nivesh_ml.features.builders._common import (
 )
 from nivesh_ml.features.definitions import PROFILE_WINDOWS_MONTHS
 
-__all__ = ["build"]
+__all__ = ["build", "earliest"]
 
 HISTORY_MONTHS = 6
 BALANCE_DAYS = 90
@@ -43,6 +43,16 @@ _COUNTED_TYPES = ("savings", "salary", "current", "credit_card", *_LOAN_TYPES)
 def build(cut: Cut) -> dict[str, np.ndarray]:
     """The profile's feature columns for every user of ``cut``, by name."""
     return {**_monthly(cut), **_balances(cut), **_repayment(cut), **_accounts(cut)}
+
+
+def earliest(as_of: pd.Timestamp) -> pd.Timestamp:
+    """The oldest instant whose transactions the profile reads as of ``as_of``: the midnight its
+    balance grid starts at, the longest window's start (besides each user's first transaction and
+    each account's last balance before it; see :func:`nivesh_ml.features.builders.earliest_read`).
+    """
+    months = max(*PROFILE_WINDOWS_MONTHS, HISTORY_MONTHS)
+    start = (as_of - pd.DateOffset(months=months)).normalize()
+    return min(start, as_of - pd.Timedelta(days=BALANCE_DAYS))
 
 
 def _monthly(cut: Cut) -> dict[str, np.ndarray]:

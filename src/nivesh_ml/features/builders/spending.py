@@ -26,7 +26,7 @@ from nivesh_ml.features.builders._common import (
 )
 from nivesh_ml.features.definitions import SPEND_CATEGORIES, TOP_MERCHANTS
 
-__all__ = ["build"]
+__all__ = ["build", "earliest"]
 
 WINDOWS_DAYS = (30, 90, 365)
 VOLATILITY_MONTHS = 12
@@ -46,6 +46,13 @@ def build(cut: Cut) -> dict[str, np.ndarray | list[list[str]]]:
     out["weekend_spend_ratio_365d"] = divide(per_user(t.uid[weekend], cut.n, t.amount[weekend]), total)
     out["top_merchants_90d"] = _top_merchants(cut)
     return out
+
+
+def earliest(as_of: pd.Timestamp) -> pd.Timestamp:
+    """The oldest instant whose transactions the view reads as of ``as_of`` (its longest window),
+    besides each user's first transaction (their history length)."""
+    days = as_of - pd.Timedelta(days=max(WINDOWS_DAYS))
+    return min(days, as_of - pd.DateOffset(months=VOLATILITY_MONTHS))
 
 
 def _per_category(cut: Cut, spend: np.ndarray, total: np.ndarray) -> dict[str, np.ndarray]:

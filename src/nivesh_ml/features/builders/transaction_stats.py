@@ -23,9 +23,10 @@ from nivesh_ml.features.builders._common import (
 )
 from nivesh_ml.features.definitions import CHANNELS, KNOWN_MERCHANTS_CAP, SPEND_CATEGORIES
 
-__all__ = ["build"]
+__all__ = ["build", "earliest"]
 
 QUANTILES = (0.5, 0.9, 0.99)
+YEAR = pd.Timedelta(days=365)
 VELOCITY_WINDOWS = {"1h": pd.Timedelta(hours=1), "24h": pd.Timedelta(hours=24), "7d": pd.Timedelta(days=7)}
 _BANK_CHANNELS = ("auto_debit", "bank")
 _HOUR_NS = 3_600 * 10**9
@@ -35,7 +36,7 @@ _NIGHT_ENDS = 6  # 00:00-05:59
 def build(cut: Cut) -> dict[str, np.ndarray | list[list[str]]]:
     """The transaction statistics' feature columns for every user of ``cut``, by name."""
     t = cut.txns
-    year = t.debit & t.since(cut.as_of, pd.Timedelta(days=365))
+    year = t.debit & t.since(cut.as_of, YEAR)
     return {
         **_amounts(cut, year),
         **_hours(cut, year & (codes_of(t.channel, _BANK_CHANNELS) < 0)),
@@ -43,6 +44,11 @@ def build(cut: Cut) -> dict[str, np.ndarray | list[list[str]]]:
         **_channels(cut, year),
         **_velocity(cut),
     }
+
+
+def earliest(as_of: pd.Timestamp) -> pd.Timestamp:
+    """The oldest instant whose transactions the view reads as of ``as_of`` (its longest window)."""
+    return as_of - max(YEAR, *VELOCITY_WINDOWS.values())
 
 
 def _amounts(cut: Cut, year: np.ndarray) -> dict[str, np.ndarray]:
