@@ -95,6 +95,22 @@ class Settings(BaseSettings):
     canary_traffic_percentage: int = Field(
         10, ge=0, le=100, description="Share of traffic the challenger gets (0 = shadow only)."
     )
+    canary_min_feedback: int = Field(
+        200,
+        ge=10,
+        description="Predictions with an outcome each side needs, since the canary began, to decide it.",
+    )
+    canary_alpha: float = Field(
+        0.05,
+        gt=0,
+        lt=1,
+        description="Significance of the one-sided Welch t-test that rolls a worse challenger back.",
+    )
+    promote_via_canary: bool = Field(
+        False,
+        description="A version that beats the champion at the gate becomes a canary challenger first "
+        "(retraining pipelines turn this on); off: it becomes champion at once.",
+    )
 
     # Synthetic data defaults for `nivesh-ml up` / `data generate`
     users: int = Field(10_000, ge=1, le=1_000_000, description="Synthetic users to generate.")

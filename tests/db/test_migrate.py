@@ -19,6 +19,7 @@ from nivesh_ml.errors import DatabaseError
 
 TABLES = {
     "model_registry", "model_deployment", "model_prediction", "training_dataset", "api_key", "drift_check",
+    "canary_decision",
 }  # fmt: skip
 
 COLUMNS = {
@@ -42,9 +43,15 @@ COLUMNS = {
         "id", "model_key", "model_name", "version", "window_start", "window_end", "checked_at", "drift_share",
         "dataset_drift", "columns", "reference_rows", "current_rows", "report_path", "mlflow_run_id",
     },
+    "canary_decision": {
+        "id", "model_key", "model_name", "champion_version", "challenger_version", "outcome", "reason", "loss",
+        "champion_n", "challenger_n", "champion_loss", "challenger_loss", "p_value", "canary_since",
+        "decided_at",
+    },
 }  # fmt: skip
 
 CHECKS = {
+    "canary_decision": {"ck_canary_decision_outcome"},
     "model_registry": {"ck_model_registry_status"},
     "model_deployment": {"ck_model_deployment_status", "ck_model_deployment_traffic_percentage"},
     "model_prediction": set(),
@@ -60,6 +67,7 @@ INDEXES = {
     "training_dataset": {"ix_training_dataset_content_hash"},
     "api_key": set(),
     "drift_check": {"ix_drift_check_model_key_checked_at"},
+    "canary_decision": {"ix_canary_decision_model_key_decided_at"},
 }
 
 
@@ -120,8 +128,8 @@ def test_upgrade_twice_does_nothing(
     migrate.upgrade(db_url, schema=db_schema)
     with caplog.at_level(logging.INFO, logger="nivesh_ml"):
         migrate.upgrade(db_url, schema=db_schema)
-    assert migrate.current(db_url, schema=db_schema) == migrate.head() == "0003"
-    assert "already at 0003: nothing to do" in caplog.text
+    assert migrate.current(db_url, schema=db_schema) == migrate.head() == "0004"
+    assert "already at 0004: nothing to do" in caplog.text
 
 
 def test_downgrade_to_base_removes_the_tables(db_url: str, db_schema: str | None) -> None:
@@ -168,7 +176,7 @@ def test_current_does_not_create_a_sqlite_file(tmp_path: Path) -> None:
 def test_upgrade_runs_without_an_alembic_ini(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     migrate.upgrade("sqlite:///relative/nivesh.db")
-    assert migrate.current("sqlite:///relative/nivesh.db") == "0003"
+    assert migrate.current("sqlite:///relative/nivesh.db") == "0004"
     assert (migrate.MIGRATIONS_DIR / "env.py").is_file()
     assert (migrate.MIGRATIONS_DIR / "script.py.mako").is_file()
 
@@ -189,7 +197,7 @@ def test_version_table_lives_in_the_schema(pg_admin: Engine, pg_schema: str) -> 
         with pg_admin.connect() as connection:
             tables = set(connection.execute(query, {"schema": schema}).scalars())
         assert tables == TABLES | {"alembic_version"}
-        assert migrate.current(url, schema=schema) == "0003"
+        assert migrate.current(url, schema=schema) == "0004"
     finally:
         with pg_admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))

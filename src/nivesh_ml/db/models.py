@@ -51,11 +51,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
+    "CANARY_OUTCOMES",
     "DEPLOYMENT_STATUSES",
     "MODEL_STATUSES",
     "NAMING_CONVENTION",
     "ApiKey",
     "Base",
+    "CanaryDecision",
     "DriftCheck",
     "ModelDeployment",
     "ModelPrediction",
@@ -66,6 +68,7 @@ __all__ = [
 ]
 
 MODEL_STATUSES: tuple[str, ...] = ("staging", "production", "archived")
+CANARY_OUTCOMES: tuple[str, ...] = ("promoted", "rolled_back")
 DEPLOYMENT_STATUSES: tuple[str, ...] = ("active", "inactive", "rolled_back")
 
 NAMING_CONVENTION: dict[str, str] = {
@@ -292,3 +295,38 @@ class DriftCheck(Base):
     def __repr__(self) -> str:
         share = f"share={self.drift_share:.2f}"
         return f"DriftCheck({self.model_key!r}, v{self.version}, {share}, {self.checked_at})"
+
+
+class CanaryDecision(Base):
+    """The end of one canary: the challenger promoted or rolled back by the live-quality rule.
+
+    Both sides' per-prediction losses over the same period (since the canary started) and the
+    one-sided Welch t-test on them (``monitoring.canary``); the registry and the deployment rows
+    move in the same step, this row says why.
+    """
+
+    __tablename__ = "canary_decision"
+    __table_args__ = (
+        Index(None, "model_key", "decided_at"),
+        CheckConstraint(_in_list("outcome", CANARY_OUTCOMES), name="outcome"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
+    model_key: Mapped[str] = mapped_column(String(64), nullable=False)
+    model_name: Mapped[str] = mapped_column(String(128), nullable=False)
+    champion_version: Mapped[str] = mapped_column(String(64), nullable=False)
+    challenger_version: Mapped[str] = mapped_column(String(64), nullable=False)
+    outcome: Mapped[str] = mapped_column(String(32), nullable=False)
+    reason: Mapped[str] = mapped_column(String(1024), nullable=False)
+    loss: Mapped[str] = mapped_column(String(64), nullable=False)  # what was compared, e.g. "brier"
+    champion_n: Mapped[int] = mapped_column(Integer(), nullable=False)
+    challenger_n: Mapped[int] = mapped_column(Integer(), nullable=False)
+    champion_loss: Mapped[float] = mapped_column(Float(), nullable=False)
+    challenger_loss: Mapped[float] = mapped_column(Float(), nullable=False)
+    p_value: Mapped[float | None] = mapped_column(Float(), nullable=True)
+    canary_since: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    decided_at: Mapped[datetime] = _created_at()
+
+    def __repr__(self) -> str:
+        versions = f"v{self.challenger_version} vs v{self.champion_version}"
+        return f"CanaryDecision({self.model_key!r}, {versions}, {self.outcome!r})"

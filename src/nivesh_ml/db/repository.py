@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from nivesh_ml.db.models import (
     MODEL_STATUSES,
+    CanaryDecision,
     DriftCheck,
     ModelPrediction,
     ModelRegistry,
@@ -29,11 +30,13 @@ from nivesh_ml.db.models import (
 from nivesh_ml.errors import DataError
 
 __all__ = [
+    "canary_decisions",
     "feedback_between",
     "get_model_version",
     "latest_drift_checks",
     "log_prediction",
     "predictions_between",
+    "record_canary_decision",
     "record_drift_check",
     "record_feedback",
     "record_training_dataset",
@@ -226,6 +229,21 @@ def record_drift_check(
     )
     session.add(row)
     return row
+
+
+def record_canary_decision(session: Session, **fields: Any) -> CanaryDecision:
+    """Record how a canary ended (the columns of :class:`CanaryDecision`), written on flush."""
+    row = CanaryDecision(**fields)
+    session.add(row)
+    return row
+
+
+def canary_decisions(session: Session, model_key: str | None = None) -> list[CanaryDecision]:
+    """Every canary decision (of ``model_key`` if given), oldest first."""
+    query = select(CanaryDecision).order_by(CanaryDecision.decided_at, CanaryDecision.id)
+    if model_key is not None:
+        query = query.where(CanaryDecision.model_key == model_key)
+    return list(session.scalars(query))
 
 
 def latest_drift_checks(session: Session) -> list[DriftCheck]:

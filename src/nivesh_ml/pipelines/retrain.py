@@ -27,13 +27,16 @@ from nivesh_ml.features.online import make_online_store
 from nivesh_ml.log import get_logger
 from nivesh_ml.models.common import TrainOptions, trainer
 from nivesh_ml.progress import stage_progress
-from nivesh_ml.tracking.store import registered_name
+from nivesh_ml.tracking.store import client, registered_name
 
-__all__ = ["STEPS", "PipelineResult", "Step", "run_pipeline", "state_path"]
+__all__ = ["MANUAL", "STEPS", "TAG_TRIGGER", "PipelineResult", "Step", "run_pipeline", "state_path"]
 
 log = get_logger(__name__)
 
 Context = dict[str, Any]
+
+TAG_TRIGGER = "nivesh.trigger"  # on the training run: drift, quality, schedule or manual (and .reason)
+MANUAL: dict[str, str] = {"kind": "manual", "reason": "run by hand"}
 
 
 @dataclass(frozen=True)
@@ -79,9 +82,19 @@ def features(settings: Settings, model: str, context: Mapping[str, Any]) -> Cont
 
 
 def train(settings: Settings, model: str, context: Mapping[str, Any]) -> Context:
-    """Fit, evaluate, and register through the promotion gate."""
-    report = trainer(model)(settings, TrainOptions(quick=bool(context.get("quick"))))
+    """Fit, evaluate, and register through the promotion gate; the run is tagged with its trigger.
+
+    A retrain that beats the champion becomes a canary challenger, not the champion: live quality
+    decides (``monitoring.canary``).
+    """
+    canary_first = settings.model_copy(update={"promote_via_canary": True})
+    report = trainer(model)(canary_first, TrainOptions(quick=bool(context.get("quick"))))
+    trigger = dict(context.get("trigger") or MANUAL)
+    tracking_client = client(settings)
+    tracking_client.set_tag(report.run_id, TAG_TRIGGER, str(trigger.get("kind", "manual")))
+    tracking_client.set_tag(report.run_id, TAG_TRIGGER + ".reason", str(trigger.get("reason", ""))[:5000])
     return {
+        "run_id": report.run_id,
         "version": report.version,
         "outcome": report.outcome,
         "reason": report.reason,
@@ -125,11 +138,16 @@ def run_pipeline(
     quick: bool = False,
     fresh: bool = False,
     steps: tuple[Step, ...] = STEPS,
+    trigger: Mapping[str, str] = MANUAL,
 ) -> PipelineResult:
-    """Run every step not yet finished for ``model``; resume after the failed step of an earlier run."""
+    """Run every step not yet finished for ``model``; resume after the failed step of an earlier run.
+
+    ``trigger`` (``{"kind": ..., "reason": ...}``, see ``pipelines.triggers``) is recorded on the
+    training run.
+    """
     registered_name(model)
     path = state_path(settings, model)
-    state: dict[str, Any] = {"done": [], "context": {"quick": quick}}
+    state: dict[str, Any] = {"done": [], "context": {"quick": quick, "trigger": dict(trigger)}}
     if path.exists() and not fresh:
         state = json.loads(path.read_text())
     ran: list[str] = []

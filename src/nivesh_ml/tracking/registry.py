@@ -31,6 +31,8 @@ __all__ = [
     "CHAMPION",
     "apply_gate",
     "champion_history",
+    "conclude_canary",
+    "current_aliases",
     "list_models",
     "promote",
     "record_evaluation",
@@ -43,6 +45,7 @@ CHAMPION, CHALLENGER = "champion", "challenger"
 TAG_EVAL = "nivesh.eval."
 TAG_GATE = "nivesh.gate."
 TAG_HISTORY = "nivesh.champion_history"
+TAG_CANARY = "nivesh.canary."
 
 
 def record_evaluation(
@@ -80,6 +83,8 @@ def apply_gate(
     decision = decide(bar, float(metrics[bar.metric]), champion_score, settings.gate_tolerance)
     if champion is not None and champion_score is None and decision.champion:
         decision = _not_comparable(decision, str(champion.version))
+    if champion is not None and decision.champion and _canary_first(settings):
+        decision = _canary_first_decision(decision)
     _record_decision(mlflow_client, name, version, decision)
     if decision.champion:
         _make_champion(mlflow_client, name, version)
@@ -113,6 +118,16 @@ def _not_comparable(decision: GateDecision, champion_version: str) -> GateDecisi
         "challenger only (re-evaluate the champion, or `nivesh-ml models promote --force`)"
     )
     return GateDecision(decision.metric, decision.candidate_score, None, True, False, reason)
+
+
+def _canary_first(settings: Settings) -> bool:
+    return settings.promote_via_canary and settings.canary_traffic_percentage > 0
+
+
+def _canary_first_decision(decision: GateDecision) -> GateDecision:
+    reason = f"{decision.reason}; challenger first: live quality on the canary decides (monitoring.canary)"
+    scores = (decision.candidate_score, decision.champion_score)
+    return GateDecision(decision.metric, *scores, True, False, reason)
 
 
 def _record_decision(mlflow_client: MlflowClient, name: str, version: str, decision: GateDecision) -> None:
@@ -174,6 +189,32 @@ def rollback(settings: Settings, model: str) -> str:
     mlflow_client.set_registered_model_tag(name, TAG_HISTORY, ",".join(history[:-1]))
     mirror_aliases(settings, model, rolled_back=current)
     return f"{name}: champion rolled back from v{current} to v{previous}"
+
+
+def conclude_canary(
+    settings: Settings, model: str, version: str, *, promote: bool, reason: str, p_value: float
+) -> None:
+    """End ``version``'s canary: make it champion, or take its ``challenger`` alias away and tag it
+    rolled back; tag the decision on the version and mirror the deployment rows."""
+    mlflow_client, name = client(settings), registered_name(model)
+    outcome = "promoted" if promote else "rolled_back"
+    for key, value in {"outcome": outcome, "reason": reason[:5000], "p_value": repr(p_value)}.items():
+        mlflow_client.set_model_version_tag(name, version, TAG_CANARY + key, value)
+    if promote:
+        _make_champion(mlflow_client, name, version)
+        mirror_aliases(settings, model)
+    else:
+        mlflow_client.delete_registered_model_alias(name, CHALLENGER)
+        mlflow_client.set_model_version_tag(name, version, "nivesh.rolled_back", "true")
+        mirror_aliases(settings, model, rolled_back=version)
+    log.info("canary concluded", extra={"model": name, "version": version, "outcome": outcome})
+
+
+def current_aliases(settings: Settings, model: str) -> dict[str, str]:
+    """The versions ``champion`` and ``challenger`` point at now (an alias not set is left out)."""
+    mlflow_client, name = client(settings), registered_name(model)
+    holders = {alias: _alias_version(mlflow_client, name, alias) for alias in (CHAMPION, CHALLENGER)}
+    return {alias: str(mv.version) for alias, mv in holders.items() if mv is not None}
 
 
 def champion_history(mlflow_client: MlflowClient, name: str) -> list[str]:
