@@ -64,6 +64,8 @@ def run(args: list[str], home: Path, **env: str) -> subprocess.CompletedProcess[
         ["monitor", "export-labels"],
         ["drift"],
         ["drift", "check"],
+        ["canary"],
+        ["canary", "decide"],
     ],
 )
 def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
@@ -210,6 +212,22 @@ def test_models_commands_on_an_empty_registry(tmp_path: Path) -> None:
     unknown = run(["models", "rollback", "fraud"], home)
     assert unknown.returncode == 2
     assert "unknown model 'fraud'" in unknown.stderr
+
+
+def test_canary_decide_and_auto_retrain_on_an_empty_registry(tmp_path: Path) -> None:
+    home = tmp_path / "var"
+    decided = run(["canary", "decide", "--json"], home)
+    assert decided.returncode == 0, decided.stderr
+    verdicts = [json.loads(line) for line in decided.stdout.splitlines()]
+    assert [(v["model"], v["status"]) for v in verdicts] == [
+        (model, "none") for model in ("intent", "ner", "spending", "anomaly", "credit-risk", "assistant")
+    ]
+    unknown = run(["canary", "decide", "fraud"], home)
+    assert unknown.returncode == 2
+    assert "unknown model 'fraud'" in unknown.stderr
+    auto = run(["pipeline", "run", "credit-risk", "--auto"], home)
+    assert auto.returncode == 0, auto.stderr
+    assert "credit-risk: no trigger fired" in auto.stdout
 
 
 def test_up_rejects_an_unknown_model_with_one_line(tmp_path: Path) -> None:

@@ -521,16 +521,68 @@ def pipeline_run(
     model: ModelArg,
     quick: Annotated[bool, typer.Option(help="Train in quick mode (few steps).")] = False,
     fresh: Annotated[bool, typer.Option(help="Start over instead of resuming a failed run.")] = False,
+    auto: Annotated[
+        bool,
+        typer.Option(
+            "--auto",
+            help="Retrain only if a trigger fires (drift, live quality below the bar, --max-age); "
+            "the trigger is recorded on the run.",
+        ),
+    ] = False,
+    max_age: Annotated[
+        str | None, typer.Option(help="With --auto: retrain a champion older than this (30d).")
+    ] = None,
 ) -> None:
-    """Retrain: extract, validate, features, train (evaluate, gate, register), deploy; resumes on failure."""
-    from nivesh_ml.pipelines.retrain import run_pipeline
+    """Retrain: extract, validate, features, train (evaluate, gate, register), deploy; resumes on failure.
 
-    result = run_pipeline(_settings(ctx), model, quick=quick, fresh=fresh)
+    A version that beats the champion becomes a canary challenger (`nivesh-ml canary decide`).
+    """
+    from nivesh_ml.monitoring.window import parse_window
+    from nivesh_ml.pipelines.retrain import MANUAL, run_pipeline
+    from nivesh_ml.pipelines.triggers import retrain_triggers
+
+    settings = _settings(ctx)
+    trigger = MANUAL
+    if auto:
+        age = parse_window(max_age) if max_age else None
+        fired = retrain_triggers(settings, model, max_age=age)
+        if not fired:
+            stdout.print(f"{model}: no trigger fired (no drift, live quality within the bar, not too old)")
+            return
+        trigger = fired[0]
+        stdout.print(f"{model}: retraining for {trigger['kind']}: {trigger['reason']}")
+    result = run_pipeline(settings, model, quick=quick, fresh=fresh, trigger=trigger)
     context = result.context
     stdout.print(f"{model}: ran {', '.join(result.ran) or 'nothing'}; version {context.get('version')}")
     stdout.print(
         f"  {context.get('outcome')}: {context.get('reason')}; deployment {context.get('deployment')}"
     )
+
+
+canary_app = typer.Typer(
+    help="Canaries: promote or roll back a challenger by its live quality.", no_args_is_help=True
+)
+app.add_typer(canary_app, name="canary")
+
+
+@canary_app.command("decide")
+def canary_decide(
+    ctx: typer.Context,
+    model: Annotated[
+        str, typer.Argument(help="intent, ner, spending, anomaly, credit-risk, assistant, or all.")
+    ] = "all",
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per model.")] = False,
+) -> None:
+    """Promote each challenger whose live loss is not significantly worse than the champion's
+    (one-sided Welch t-test), roll back the others; wait while outcomes are too few."""
+    from nivesh_ml.monitoring.canary import decide_all, decide_canary
+
+    settings = _settings(ctx)
+    verdicts = decide_all(settings) if model == "all" else [decide_canary(settings, model)]
+    for verdict in verdicts:
+        print(json.dumps(verdict.as_dict()) if as_json else verdict.reason)
+    if any(verdict.status == "failed" for verdict in verdicts):
+        raise typer.Exit(1)
 
 
 @db_app.command("upgrade")
