@@ -320,7 +320,8 @@ def test_monitor_bad_input_exits_2_with_one_line(tmp_path: Path, args: list[str]
 
 
 def _drift_champions(home: Path) -> None:
-    """credit-risk: a champion with a reference and shifted traffic; intent: a champion without one."""
+    """credit-risk: a champion with a reference and shifted traffic; intent: a champion without one
+    (trained before its trainer logged one)."""
     from mlflow.models import infer_signature
 
     from nivesh_ml.tracking.runs import start_training_run
@@ -348,7 +349,7 @@ def test_drift_check_all_checks_what_it_can_and_says_why_not_for_the_rest(tmp_pa
     assert outcomes["intent"] == {
         "model": "intent",
         "status": "skipped",
-        "reason": "intent: no drift reference logged yet (its trainer logs none)",
+        "reason": "intent: champion v1 logged no drift reference (retrain it to log one)",
         "result": None,
     }
     for model in ("ner", "spending", "anomaly", "assistant"):
@@ -358,5 +359,5 @@ def test_drift_check_all_checks_what_it_can_and_says_why_not_for_the_rest(tmp_pa
     assert plain.returncode == 0, plain.stderr
     lines = plain.stdout.splitlines()
     assert len(lines) == 6
-    assert "intent: no drift reference logged yet (its trainer logs none)" in lines
+    assert "intent: champion v1 logged no drift reference (retrain it to log one)" in lines
     assert [line for line in lines if line.startswith("credit-risk: ")] == ["credit-risk: DRIFT, 50% drifted"]

@@ -1,22 +1,25 @@
 """Drift detection with Evidently: the champion's training reference against recent traffic.
 
-- **Reference**: the sample of input features the champion's training run logged
-  (``reference/features.parquet``, see ``TrainingRun.log_reference``).
-- **Current**: the features of the predictions the server logged in the window
-  (``model_prediction.input_data["features"]``, a flat dict per prediction).
+Both sides are rows of the model's drift space (:mod:`.drift_space`: a few columns per model, made
+from what the server logs for a prediction by one function per model):
+
+- **Reference**: the rows the champion's training run logged (``reference/features.parquet``,
+  see ``TrainingRun.log_reference``), made of held-out requests and the model's own answers;
+- **Current**: the rows of the predictions the server logged in the window
+  (``model_prediction.input_data`` and ``prediction``, through ``DRIFT_ROWS[model]``).
 
 Evidently picks the method per column by type and size (K-S / chi-square on small data,
 Wasserstein / Jensen-Shannon distances on large). Both sides are sampled to at most
 ``max_rows`` (seeded). The current side is sampled in the database: only the ids of the
-window's predictions are read, and the features of the sampled ids alone are fetched and
-decoded, so a check over a million logged predictions costs about what one over 20,000 does
+window's predictions are read, and the rows of the sampled ids alone are fetched and decoded, so
+a check over a million logged predictions costs about what one over 20,000 does
 (docs/BENCHMARKS.md, drift check). Results: a row in the app DB's ``drift_check`` table (which
 every model server's :class:`DriftCollector` exports as Prometheus gauges), an MLflow run in
 ``nivesh/<model>`` (``drift-check``, the HTML report and JSON summary as artefacts) and the same
 report and summary under ``<home>/reports/drift/<model>/`` of whoever ran the check.
 
 :func:`check_all` checks every model whose champion logged a reference and says why it skipped the
-others. Today only credit risk's trainer logs one (:data:`TRAINERS_LOGGING_A_REFERENCE`).
+others. Every trainer logs one; a champion trained before they did is skipped until retrained.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from nivesh_ml.db.app import app_engine
 from nivesh_ml.errors import DataError, ModelNotFoundError
 from nivesh_ml.log import get_logger
 from nivesh_ml.monitoring.drift_metrics import DriftCollector
+from nivesh_ml.monitoring.drift_space import drift_frame
 from nivesh_ml.monitoring.window import parse_window
 from nivesh_ml.tracking.loading import resolve_alias
 from nivesh_ml.tracking.runs import REFERENCE_DIR
@@ -62,9 +66,6 @@ log = get_logger(__name__)
 MAX_ROWS = 20_000
 MIN_CURRENT_ROWS = 30
 _FETCH = 500  # ids per IN (...) query: far below SQLite's and PostgreSQL's bind limits
-# The models whose trainer logs a drift reference (``TrainingRun.log_reference``); add a model here
-# when its trainer starts logging one, so `drift check all` tells "retrain it" from "none logged yet".
-TRAINERS_LOGGING_A_REFERENCE: frozenset[str] = frozenset({"credit-risk"})
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,9 @@ def current_features(
     *,
     max_rows: int | None = None,
 ) -> tuple[pd.DataFrame, int]:
-    """The features of the predictions ``model`` made since ``since`` (one row per prediction) and
-    how many predictions there were; with ``max_rows``, of a seeded sample of at most that many."""
+    """The drift rows of the predictions ``model`` made since ``since`` (one per prediction its row
+    function can read) and how many predictions there were; with ``max_rows``, of a seeded sample
+    of at most that many."""
 
     def in_window(query: Select[Any]) -> Select[Any]:
         query = query.join(ModelRegistry, ModelPrediction.model_id == ModelRegistry.id).where(
@@ -122,35 +124,21 @@ def current_features(
         )
         return query if version is None else query.where(ModelRegistry.version == version)
 
+    logged = (ModelPrediction.input_data, ModelPrediction.prediction)
     with session_scope(app_engine(settings)) as session:
         # ids only: cheap to read, and the JSON of the rows not sampled is never decoded
         order = (ModelPrediction.created_at, ModelPrediction.id)
         ids = list(session.scalars(in_window(select(ModelPrediction.id)).order_by(*order)))
         if max_rows is None or len(ids) <= max_rows:
-            data = list(session.scalars(in_window(select(ModelPrediction.input_data))))
+            data = [tuple(row) for row in session.execute(in_window(select(*logged)))]
         else:
             picked = np.sort(np.random.default_rng(0).choice(len(ids), size=max_rows, replace=False))
             data = []
             for start in range(0, max_rows, _FETCH):
                 chunk = [ids[i] for i in picked[start : start + _FETCH]]
-                query = select(ModelPrediction.input_data).where(ModelPrediction.id.in_(chunk))
-                data += session.scalars(query)
-    rows = [_flat(item.get("features")) for item in data if isinstance(item, dict)]
-    return pd.DataFrame([row for row in rows if row]), len(ids)
-
-
-def _flat(features: Any) -> dict[str, Any] | None:
-    """A logged prediction's features as one row: the server logs the online features by view
-    (``{"user_financial_profile:v1": {...}}``), explicit request features come flat."""
-    if not isinstance(features, dict):
-        return None
-    flat: dict[str, Any] = {}
-    for key, value in features.items():
-        if isinstance(value, dict):
-            flat.update(value)
-        else:
-            flat[key] = value
-    return flat
+                query = select(*logged).where(ModelPrediction.id.in_(chunk))
+                data += [tuple(row) for row in session.execute(query)]
+    return drift_frame(model, data), len(ids)
 
 
 def check_drift(
@@ -165,7 +153,7 @@ def check_drift(
     now = now or datetime.now(UTC)
     version, reference = reference_features(settings, model)
     current, logged = current_features(settings, model, now - window, max_rows=max_rows)
-    columns = [c for c in reference.columns if c in current.columns]
+    columns = _comparable(reference, current)
     if len(current) < MIN_CURRENT_ROWS or not columns:
         raise DataError(
             f"{registered_name(model)}: {len(current)} logged predictions with features in the last "
@@ -199,14 +187,26 @@ def check_drift(
     return result
 
 
+def _comparable(reference: pd.DataFrame, current: pd.DataFrame) -> list[str]:
+    """The reference's columns that both sides hold a value of (Evidently refuses an empty column)."""
+    return [
+        column
+        for column in reference.columns
+        if column in current.columns and reference[column].notna().any() and current[column].notna().any()
+    ]
+
+
 def compare(
     reference: pd.DataFrame, current: pd.DataFrame, max_rows: int = MAX_ROWS
 ) -> tuple[Snapshot, dict[str, dict[str, Any]], float]:
     """Evidently's data-drift report of ``current`` against ``reference`` (each sampled to
     ``max_rows``), its per-column verdicts and the share of drifted columns."""
-    snapshot = Report([DataDriftPreset()]).run(
-        current_data=_sample(current, max_rows), reference_data=_sample(reference, max_rows)
-    )
+    # A column constant on one side (every debit at one hour, a label never found) is normal; its
+    # correlation, which Evidently computes beside the drift, divides by a zero deviation.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        snapshot = Report([DataDriftPreset()]).run(
+            current_data=_sample(current, max_rows), reference_data=_sample(reference, max_rows)
+        )
     per_column, share = _parse(snapshot.dict())
     return snapshot, per_column, share
 
@@ -308,6 +308,4 @@ def skip_reason(settings: Settings, model: str) -> str | None:
     run_id = client(settings).get_model_version(registered_name(model), version).run_id
     if run_id and client(settings).list_artifacts(run_id, REFERENCE_DIR):
         return None
-    if model in TRAINERS_LOGGING_A_REFERENCE:
-        return f"{model}: champion v{version} logged no drift reference (retrain it to log one)"
-    return f"{model}: no drift reference logged yet (its trainer logs none)"
+    return f"{model}: champion v{version} logged no drift reference (retrain it to log one)"

@@ -17,8 +17,10 @@ from nivesh_ml.errors import DataError
 from nivesh_ml.models.assistant.config import AssistantConfig
 from nivesh_ml.models.assistant.evaluate import evaluate
 from nivesh_ml.models.assistant.model import load_assistant
+from nivesh_ml.models.assistant.tools import TOOLS
 from nivesh_ml.models.assistant.train import train
 from nivesh_ml.models.common import TrainOptions, TrainReport
+from nivesh_ml.monitoring.drift import reference_features
 
 DATA_DIR = Path(__file__).resolve().parents[3] / "data" / "assistant"
 SHARED_DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
@@ -73,6 +75,13 @@ def test_the_run_scores_before_and_after(trained: Trained) -> None:
     with session_scope(app_engine(trained.settings)) as session:
         names = {row.dataset_name for row in session.query(TrainingDataset).all()}
     assert names == {"assistant-train", "assistant-validation", "assistant-test"}
+
+
+def test_the_run_logs_the_tool_called_per_scored_chat_as_its_drift_reference(trained: Trained) -> None:
+    _, reference = reference_features(trained.settings, "assistant")
+    assert len(reference) == trained.config.eval_examples
+    assert "text_chars" in reference.columns
+    assert set(reference["tool"]) <= {"none", *TOOLS}  # a random tiny model mostly fails to call one
 
 
 def test_the_adapter_not_the_base_is_logged(trained: Trained) -> None:

@@ -15,6 +15,8 @@ from nivesh_ml.errors import DataError, FeatureStoreError, NiveshError
 from nivesh_ml.models.common import TrainOptions, TrainReport, evaluator, trainer
 from nivesh_ml.models.pyfunc import unwrap
 from nivesh_ml.models.spending.model import SpendingForecaster
+from nivesh_ml.monitoring.drift import reference_features
+from nivesh_ml.monitoring.drift_space import SPENDING_COLUMNS
 from nivesh_ml.tracking.loading import load_model
 
 # The default bar (wape <= 0.35) is below the noise floor of one user's monthly category spend;
@@ -47,6 +49,18 @@ def test_first_version_becomes_champion(trained: tuple[Settings, TrainReport]) -
     _, report = trained
     assert report.version == "1"
     assert report.outcome == "champion"
+
+
+def test_the_run_logs_users_spend_features_as_its_drift_reference(
+    trained: tuple[Settings, TrainReport],
+) -> None:
+    settings, _ = trained
+    _, reference = reference_features(settings, "spending")
+    assert list(reference.columns) == list(SPENDING_COLUMNS)  # what the forecast reads online
+    assert 250 <= len(reference) <= 300  # the quick data's users with spend
+    assert (reference >= 0).all().all()
+    assert (reference["spend_groceries_365d"] >= reference["spend_groceries_90d"]).all()
+    assert (reference["spend_groceries_90d"] > 0).mean() > 0.5
 
 
 def test_the_champion_forecasts_from_features(trained: tuple[Settings, TrainReport]) -> None:

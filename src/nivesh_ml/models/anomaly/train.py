@@ -14,6 +14,7 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,7 @@ from nivesh_ml.data.public import load_birmingham
 from nivesh_ml.data.synthetic import GeneratorConfig
 from nivesh_ml.errors import ModelNotFoundError, NiveshError
 from nivesh_ml.features.builders import SourceFrames
+from nivesh_ml.features.definitions import get_view
 from nivesh_ml.models.anomaly.config import (
     AnomalyConfig,
     birmingham_config,
@@ -48,6 +50,7 @@ from nivesh_ml.models.transactions import (
     nivesh_data,
     sources_from_transactions,
 )
+from nivesh_ml.monitoring.drift_space import reference_frame, reference_sample
 from nivesh_ml.tracking.loading import load_model
 from nivesh_ml.tracking.registry import apply_gate
 from nivesh_ml.tracking.runs import TrainingRun, pip_requirements, start_training_run
@@ -81,6 +84,7 @@ def train(settings: Settings, options: TrainOptions) -> TrainReport:
         test = features.rows(parts["test"])
         metrics = {**_test_metrics(detector, test), **seconds, "fit_seconds": fit_seconds}
         data_hash = _log_run(run, features, parts, test, detector, metrics, source_path)
+        _log_reference(run, detector, test, debits_of(sources.transactions))
         if not options.register:
             return TrainReport(MODEL, run.run_id, metrics, extra={"dataset": "nivesh"})
         version = _register(run, detector, test, metrics)
@@ -204,6 +208,48 @@ def _frame(features: FeatureSet) -> pd.DataFrame:
     for j, name in enumerate(FEATURES):
         frame[name] = features.matrix[:, j]
     return frame
+
+
+def _log_reference(run: TrainingRun, detector: Detector, test: FeatureSet, debits: pd.DataFrame) -> None:
+    """The drift reference: a sample of test debits as the server logs them (with the user's
+    transaction_stats row and their debits of the day before as context) and the detector's answers."""
+    known = np.flatnonzero(test.stats_row >= 0)  # the server answers 404 for a user with no stats row
+    picked = known[reference_sample(len(known))]
+    raw = detector.forest.score(test.matrix[picked])
+    answers = [
+        {"is_anomaly": bool(flag), "score": round(float(score), 4)}
+        for flag, score in zip(detector.flags(raw), detector.scale(raw), strict=True)
+    ]
+    contexts = _days_before(debits, test.meta.iloc[picked])
+    requests = [_request(test, int(i), context) for i, context in zip(picked, contexts, strict=True)]
+    run.log_reference(reference_frame(MODEL, zip(requests, answers, strict=True)))
+
+
+def _request(test: FeatureSet, i: int, context: list[dict[str, Any]]) -> dict[str, Any]:
+    """Test debit ``i`` as a ``POST /predict/anomaly`` body, with the features the server adds."""
+    meta = test.meta.iloc[i]
+    table = test.tables[test.snapshot[i]]
+    stats = {name: float(values[test.stats_row[i]]) for name, values in table.numeric.items()}
+    transaction: dict[str, Any] = {
+        name: str(meta[name]) for name in ("user_id", "merchant", "category", "channel")
+    }
+    transaction |= {"amount": float(meta["amount"]), "timestamp": meta["timestamp"].isoformat()}
+    view = str(get_view("transaction_stats").key)
+    return {"transaction": transaction, "context": context, "features": {view: stats}}
+
+
+def _days_before(debits: pd.DataFrame, scored: pd.DataFrame) -> list[list[dict[str, Any]]]:
+    """For each scored debit, its user's debits of the 24 hours before it (what a caller sends)."""
+    by_user = dict(list(debits.groupby("user_id", observed=True, sort=False)))
+    contexts = []
+    for user, when in zip(scored["user_id"], scored["timestamp"], strict=True):
+        theirs = by_user[user]
+        day = theirs[(theirs["timestamp"] >= when - pd.Timedelta(hours=24)) & (theirs["timestamp"] < when)]
+        rows = day[["amount", "merchant", "timestamp"]].itertuples(index=False)
+        contexts.append(
+            [{"amount": float(a), "merchant": str(m), "timestamp": t.isoformat()} for a, m, t in rows]
+        )
+    return contexts
 
 
 def _register(run: TrainingRun, detector: Detector, test: FeatureSet, metrics: dict[str, float]) -> str:

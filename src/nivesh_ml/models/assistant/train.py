@@ -37,8 +37,9 @@ from nivesh_ml.models.assistant.data import SPLITS, ChatRecord, read_chat, sprea
 from nivesh_ml.models.assistant.evaluate import engine_metrics, flat
 from nivesh_ml.models.assistant.exports import write_exports
 from nivesh_ml.models.assistant.local import AssistantEngine, TrainStats, add_lora, train_lora
-from nivesh_ml.models.assistant.model import AssistantModel, load_assistant, save_config
+from nivesh_ml.models.assistant.model import AssistantModel, answer, load_assistant, save_config
 from nivesh_ml.models.common import TrainOptions, TrainReport
+from nivesh_ml.monitoring.drift_space import reference_frame
 from nivesh_ml.progress import item_progress
 from nivesh_ml.tracking.registry import apply_gate
 from nivesh_ml.tracking.runs import RegisteredVersion, TrainingRun, pip_requirements, start_training_run
@@ -71,6 +72,7 @@ def train(settings: Settings, options: TrainOptions, *, config: AssistantConfig 
         run.log_metrics(metrics)
         run.log_dict({"base": before, "tuned": after}, "evaluation.json")
         run.log_dict(_predictions(test, outputs), "predictions.json")
+        _log_reference(run, test, outputs)
         extra = {"base": before, "tuned": after, "steps": stats.steps, "seconds": stats.seconds}
         extra["trainable_params"] = stats.trainable_params
         if not (options.register and options.dataset == "nivesh"):
@@ -233,6 +235,17 @@ def _predictions(test: list[ChatRecord], outputs: list[str]) -> dict[str, Any]:
         for r, out in zip(test, outputs, strict=True)
     ]
     return {"predictions": rows}
+
+
+def _log_reference(run: TrainingRun, test: list[ChatRecord], outputs: list[str]) -> None:
+    """The drift reference: the scored test chats (the user's turns, as a client sends them) and the
+    tool the tuned model called in each (its evaluation outputs, read as serving reads them)."""
+    served = []
+    for record, output in zip(test, outputs, strict=True):
+        said = [message for message in record["messages"] if message["role"] == "user"]
+        call = answer(output)
+        served.append(({"messages": said}, {"reply": call.reply, "tool": call.name}))
+    run.log_reference(reference_frame(MODEL_KEY, served))
 
 
 def _champion_metrics(settings: Settings, test: list[ChatRecord]) -> dict[str, float] | None:

@@ -43,7 +43,8 @@ from nivesh_ml.models.intent.evaluate import (
 )
 from nivesh_ml.models.intent.export import Bundle, export_bundle
 from nivesh_ml.models.intent.finetune import EpochResult, FineTuned, fine_tune, predict_proba
-from nivesh_ml.models.intent.model import IntentClassifier, IntentModel, LabelSpec
+from nivesh_ml.models.intent.model import IntentClassifier, IntentModel, LabelSpec, decide
+from nivesh_ml.monitoring.drift_space import reference_frame, reference_sample
 from nivesh_ml.tracking.loading import load_model
 from nivesh_ml.tracking.registry import apply_gate
 from nivesh_ml.tracking.runs import DatasetRole, TrainingRun, pip_requirements, start_training_run
@@ -88,10 +89,11 @@ def _train_nivesh(settings: Settings, options: TrainOptions, config: IntentConfi
         )
         spec = LabelSpec(LABELS, threshold.value, config.max_len, OUT_OF_SCOPE, config.top_k)
         bundle = export_bundle(fitted, bundle_folder(settings, run.run_id), spec)
-        metrics, predicted = _test_metrics(fitted, bundle, spec, splits.test, config)
+        metrics, predicted, probs = _test_metrics(fitted, bundle, spec, splits.test, config)
         metrics.update(
             threshold=threshold.value, val_accuracy=threshold.accuracy, val_oos_recall=threshold.oos_recall
         )
+        _log_reference(run, splits.test, probs, spec)
         _log_results(run, "Nivesh intents: test split (ONNX int8)", metrics, splits.test, predicted, LABELS)
         report = TrainReport(MODEL_KEY, run.run_id, _flat(metrics), extra=_extra(metrics, fitted, bundle))
         if not options.register:
@@ -113,7 +115,7 @@ def _train_banking77(settings: Settings, options: TrainOptions, config: IntentCo
         fitted = _fit(run, config, splits, options.seed)
         spec = LabelSpec(splits.labels, 0.0, config.max_len, None, config.top_k)
         bundle = export_bundle(fitted, bundle_folder(settings, run.run_id), spec)
-        metrics, predicted = _test_metrics(fitted, bundle, spec, splits.test, config)
+        metrics, predicted, _ = _test_metrics(fitted, bundle, spec, splits.test, config)
         _log_results(run, "BANKING77: test.csv (ONNX int8)", metrics, splits.test, predicted, splits.labels)
     log.info("banking77 benchmark", extra={"accuracy": metrics["accuracy"], "seconds": fitted.seconds})
     return TrainReport(MODEL_KEY, run.run_id, _flat(metrics), extra=_extra(metrics, fitted, bundle))
@@ -173,8 +175,9 @@ def _fit(run: TrainingRun, config: IntentConfig, splits: Splits, seed: int) -> F
 
 def _test_metrics(
     fitted: FineTuned, bundle: Bundle, spec: LabelSpec, test: pd.DataFrame, config: IntentConfig
-) -> tuple[dict[str, Any], list[str]]:
-    """The served int8 model's test metrics, plus the torch model's and their agreement."""
+) -> tuple[dict[str, Any], list[str], np.ndarray]:
+    """The served int8 model's test metrics (plus the torch model's and their agreement), its
+    decisions and its probabilities."""
     texts, truth = list(test["text"]), list(test["intent"])
     classifier = IntentClassifier(bundle.path("onnx"), bundle.path("tokenizer"), bundle.path("labels"))
     int8_probs = classifier.probabilities(texts)
@@ -190,7 +193,14 @@ def _test_metrics(
         best_epoch=float(fitted.best_epoch),
         epochs_run=float(len(fitted.history)),
     )
-    return metrics, served
+    return metrics, served, int8_probs
+
+
+def _log_reference(run: TrainingRun, test: pd.DataFrame, probs: np.ndarray, spec: LabelSpec) -> None:
+    """The drift reference: test queries and the served model's answers to them (``decide``, as served)."""
+    rows = reference_sample(len(test))
+    served = (({"query": test["text"].iloc[i]}, decide(probs[i], spec)) for i in rows)
+    run.log_reference(reference_frame(MODEL_KEY, served))
 
 
 def _log_results(

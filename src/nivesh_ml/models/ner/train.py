@@ -32,7 +32,7 @@ from spacy.training import Example, offsets_to_biluo_tags
 from thinc.api import Optimizer, fix_random_seed
 
 from nivesh_ml.config import Settings
-from nivesh_ml.data.public import NerExample, assert_not_test
+from nivesh_ml.data.public import NerExample, Span, assert_not_test
 from nivesh_ml.errors import DataError, ModelNotFoundError, SchemaError
 from nivesh_ml.log import get_logger
 from nivesh_ml.models.common import TrainOptions, TrainReport
@@ -55,6 +55,7 @@ from nivesh_ml.models.ner.data import (
 from nivesh_ml.models.ner.evaluate import entity_table, score_examples
 from nivesh_ml.models.ner.model import PIPELINE_ARTIFACT, NerModel, load_ner_model, predict_frame
 from nivesh_ml.models.ner.rules import RULER, add_ruler, guideline_spans, load_patterns, placement_variants
+from nivesh_ml.monitoring.drift_space import reference_frame, reference_sample
 from nivesh_ml.progress import item_progress
 from nivesh_ml.tracking.registry import apply_gate
 from nivesh_ml.tracking.runs import RegisteredVersion, TrainingRun, pip_requirements, start_training_run
@@ -92,7 +93,9 @@ def train(settings: Settings, options: TrainOptions, *, config: NerConfig | None
     with start_training_run(settings, MODEL_KEY, run_name=run_name) as run:
         hashes = _log_inputs(run, corpus)
         fitted = fit(corpus, config, options.seed, run)
-        test = score_examples(corpus.test, _spans(fitted.nlp, corpus.test))
+        spans = _spans(fitted.nlp, corpus.test)
+        test = score_examples(corpus.test, spans)
+        _log_reference(run, corpus.test, spans)
         metrics, extra = _assess(run, fitted, corpus, test, config, nlupp_dir, required=benchmark)
         run.log_params({**config.to_params(), "dataset": options.dataset, "seed": options.seed})
         if benchmark:
@@ -232,7 +235,7 @@ def _batches(items: list[Example], start: int, stop: int, rate: float = 1.001) -
         size = min(float(stop), size * rate)
 
 
-def _spans(nlp: Language, examples: list[NerExample]) -> list[list[tuple[int, int, str]]]:
+def _spans(nlp: Language, examples: list[NerExample]) -> list[list[Span]]:
     return [guideline_spans(doc) for doc in nlp.pipe(example.text for example in examples)]
 
 
@@ -328,6 +331,18 @@ def _log_inputs(run: TrainingRun, corpus: Corpus) -> dict[str, str]:
         "validation": run.log_dataset(dev, name="ner-dev", role="validation", source=source),
         "evaluation": run.log_dataset(test, name="ner-test", role="evaluation", source=source),
     }
+
+
+def _log_reference(run: TrainingRun, examples: list[NerExample], spans: list[list[Span]]) -> None:
+    """The drift reference: test texts and the entities the model found in them, in the API's shape."""
+
+    def answer(text: str, found: list[Span]) -> dict[str, Any]:
+        entities = [{"text": text[s:e], "label": label, "start": s, "end": e} for s, e, label in found]
+        return {"entities": entities}
+
+    picked = reference_sample(len(examples))
+    served = (({"text": examples[i].text}, answer(examples[i].text, spans[i])) for i in picked)
+    run.log_reference(reference_frame(MODEL_KEY, served))
 
 
 def _register(run: TrainingRun, nlp: Language, metrics: dict[str, float]) -> RegisteredVersion:

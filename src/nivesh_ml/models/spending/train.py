@@ -21,8 +21,10 @@ from mlflow.types import ColSpec, Schema, TensorSpec
 
 from nivesh_ml.config import Settings
 from nivesh_ml.data.public import load_birmingham
-from nivesh_ml.data.synthetic import GeneratorConfig
+from nivesh_ml.data.synthetic import GeneratorConfig, SyntheticData
 from nivesh_ml.errors import ModelNotFoundError, NiveshError
+from nivesh_ml.features.builders import build_views
+from nivesh_ml.features.definitions import get_view
 from nivesh_ml.log import get_logger
 from nivesh_ml.models.common import TrainOptions, TrainReport
 from nivesh_ml.models.pyfunc import unwrap
@@ -52,6 +54,7 @@ from nivesh_ml.models.transactions import (
     birmingham_transactions,
     nivesh_data,
 )
+from nivesh_ml.monitoring.drift_space import reference_frame, reference_sample
 from nivesh_ml.tracking.loading import load_model
 from nivesh_ml.tracking.registry import apply_gate
 from nivesh_ml.tracking.runs import TrainingRun, pip_requirements, start_training_run
@@ -81,6 +84,7 @@ def train(settings: Settings, options: TrainOptions) -> TrainReport:
         data_hash = _log_inputs(run, config, panel, source_path, "nivesh")
         result = _backtest(run, panel, levels, config)
         forecaster = _final_fit(run, panel, levels, config)
+        _log_reference(run, data, panel)
         if not options.register:
             return TrainReport(MODEL, run.run_id, result.metrics, extra={"dataset": "nivesh"})
         version = _register(run, forecaster, result.metrics)
@@ -136,6 +140,19 @@ def _final_fit(
     params = fit_params(panel, levels, len(panel.months), config, title="final fit")
     run.log_metrics({"fit_seconds": time.perf_counter() - started})
     return SpendingForecaster(params)
+
+
+def _log_reference(run: TrainingRun, data: SyntheticData, panel: SpendPanel) -> None:
+    """The drift reference: a sample of users' spending_patterns rows as of the end of the data,
+    the rows the server reads online (the forecast's inputs)."""
+    users = panel.entities[reference_sample(len(panel.entities))]
+    frames = (data.users, data.accounts, data.transactions)
+    sources = backfilled_sources(*(frame[frame["user_id"].isin(users)] for frame in frames))
+    view = get_view("spending_patterns")
+    rows = build_views([view], sources, panel.end)[view.name].to_dict("records")
+    unread: dict[str, Any] = {}  # the forecast: its inputs are what drift is checked on
+    served = (({"user_id": row["user_id"], "features": {str(view.key): row}}, unread) for row in rows)
+    run.log_reference(reference_frame(MODEL, served))
 
 
 def _register(run: TrainingRun, forecaster: SpendingForecaster, metrics: dict[str, float]) -> str:
