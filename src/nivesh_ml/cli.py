@@ -559,6 +559,44 @@ def pipeline_run(
     )
 
 
+@app.command()
+def simulate(
+    ctx: typer.Context,
+    days: Annotated[int, typer.Option(help="Simulated days to run.")] = 60,
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            help="income-shock, inflation, new-merchants or fraud-wave (see `data advance --help`)."
+        ),
+    ] = None,
+    scenario_start: Annotated[int, typer.Option(help="The simulated day the scenario begins.")] = 10,
+    users: Annotated[int, typer.Option(help="Simulated population.")] = 400,
+    months: Annotated[int, typer.Option(help="Months of history before the first simulated day.")] = 12,
+    out: Annotated[
+        Path | None, typer.Option(help="Simulation folder (default <home>/simulations/<scenario>).")
+    ] = None,
+) -> None:
+    """Run the whole loop day by day (new data, features, traffic, late outcomes, drift, retrain,
+    canary) against a real server on embedded stores; write report.html and summary.json.
+
+    Interrupted, it continues after its last finished day when run again with the same options.
+    """
+    from nivesh_ml.simulate import SimulationConfig, run_simulation, write_report
+
+    settings = _settings(ctx)
+    config = SimulationConfig(
+        days=days, scenario=scenario, scenario_start=scenario_start, users=users, months=months
+    )
+    folder = out or settings.home / "simulations" / (scenario or "quiet")
+    records = run_simulation(settings, folder, config)
+    page, summary = write_report(
+        folder, records, json.loads((folder / "config.json").read_text()),
+        drift_threshold=settings.drift_share_threshold,
+    )  # fmt: skip
+    stdout.print(f"report {page}; summary {summary}")
+    stdout.print(summary.read_text())
+
+
 canary_app = typer.Typer(
     help="Canaries: promote or roll back a challenger by its live quality.", no_args_is_help=True
 )
@@ -583,6 +621,33 @@ def canary_decide(
         print(json.dumps(verdict.as_dict()) if as_json else verdict.reason)
     if any(verdict.status == "failed" for verdict in verdicts):
         raise typer.Exit(1)
+
+
+@pipeline_app.command("daily")
+def pipeline_daily(
+    ctx: typer.Context,
+    days: Annotated[
+        int, typer.Option(help="Day partitions to ingest (synthetic data: advanced); 0: none.")
+    ] = 1,
+    scenario: Annotated[str | None, typer.Option(help="A scenario for the ingested days.")] = None,
+    window: Annotated[str, typer.Option(help="Traffic the drift check reads: 1d, 24h, 90m.")] = "1d",
+    quick: Annotated[bool, typer.Option(help="Retrain in quick mode (few steps).")] = False,
+) -> None:
+    """The living platform's day: ingest, validate, build features incrementally, materialise, check
+    drift, retrain what a trigger asks for (as a canary challenger), decide canaries. Prints JSON."""
+    from nivesh_ml.monitoring.window import parse_window
+    from nivesh_ml.pipelines.daily import run_day
+    from nivesh_ml.tracking.store import MODEL_KEYS
+
+    report = run_day(
+        _settings(ctx),
+        MODEL_KEYS,
+        days=days,
+        scenario=scenario,
+        drift_window=parse_window(window),
+        quick=quick,
+    )
+    print(json.dumps(report.as_dict(), default=str))
 
 
 @db_app.command("upgrade")

@@ -222,6 +222,12 @@ class Settings(BaseSettings):
         0.05, gt=0, lt=1, description="A gap above its limit fails the gate when significant at this level."
     )
     drift_share_threshold: float = Field(0.3, gt=0, le=1, description="Share of drifted columns that alerts.")
+    drift_consecutive_checks: int = Field(
+        2,
+        ge=1,
+        le=30,
+        description="Consecutive drifted checks of a champion that raise a drift alarm (retrain trigger).",
+    )
 
     # Logging
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")

@@ -25,12 +25,14 @@ from mlflow.models import infer_signature
 from mlflow.pyfunc.model import PythonModel
 
 from nivesh_ml.config import OFFLINE_ENV, Settings, load_settings
+from nivesh_ml.data.nivesh import synthetic_dir
 from nivesh_ml.db import repository, session_scope
 from nivesh_ml.db.app import app_engine
 from nivesh_ml.errors import ConfigError
 from nivesh_ml.features.materialize import materialize
 from nivesh_ml.features.online import ViewKey, make_online_store
 from nivesh_ml.pipelines.dags.tasks import run_step
+from nivesh_ml.pipelines.daily import DAILY_STEPS, refresh_features
 from nivesh_ml.pipelines.retrain import STEPS
 from nivesh_ml.tracking.loading import resolve_alias
 from nivesh_ml.tracking.registry import apply_gate
@@ -44,6 +46,7 @@ SHARED_DATA = Path(os.environ.get("NIVESH_DATASETS_DIR", REPO.parent / "shared" 
 AIRFLOW_VENV = REPO / ".venv-airflow"
 DAGS_FOLDER = REPO / "src" / "nivesh_ml" / "pipelines" / "dags"
 RETRAIN, DRIFT, REFRESH = "nivesh_retrain_anomaly", "nivesh_drift_weekly", "nivesh_features_refresh"
+DAILY = "nivesh_daily"
 
 # Runs in .venv-airflow: create the metadata DB, parse the DAG folder, dag.test() each planned
 # (dag_id, conf, NIVESH_HOME), write what happened as JSON.
@@ -168,7 +171,10 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Airflow:
     if not (AIRFLOW_VENV / "bin/python").exists():
         pytest.fail(f"{AIRFLOW_VENV} is missing: run deploy/airflow/setup-venv.sh (make test runs it)")
     root = tmp_path_factory.mktemp("airflow")
-    homes = {RETRAIN: root / "retrain-var", DRIFT: root / "drift-var", REFRESH: root / "refresh-var"}
+    homes = {
+        RETRAIN: root / "retrain-var", DRIFT: root / "drift-var", REFRESH: root / "refresh-var",
+        DAILY: root / "daily-var",
+    }  # fmt: skip
     with pytest.MonkeyPatch.context() as env:
         for name in [name for name in os.environ if name.startswith("NIVESH_")]:
             env.delenv(name)
@@ -176,10 +182,12 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Airflow:
         _champion_with_traffic(settings, "credit-risk", _frame(300, 1.0, 2))  # drifted
         _champion_with_traffic(settings, "anomaly", _frame(300, 0.0, 3))  # same distribution
         _features_30_hours_old(_settings(homes[REFRESH]))
+        refresh_features(_settings(homes[DAILY]))  # a data set (generated) and its features, before the day
     plan = [
         (RETRAIN, {"quick": True}, str(homes[RETRAIN])),
         (DRIFT, {"window": "7d", "quick": True}, str(homes[DRIFT])),
         (REFRESH, {}, str(homes[REFRESH])),
+        (DAILY, {"days": 1, "scenario": "inflation", "quick": True}, str(homes[DAILY])),
     ]
     out = root / "report.json"
     args = [str(AIRFLOW_VENV / "bin/python"), "-c", AIRFLOW_SCRIPT, str(out), json.dumps(plan)]
@@ -195,7 +203,7 @@ def test_the_dag_folder_parses_into_one_retraining_dag_per_model_and_the_drift_d
     report = airflow.report
     assert report["import_errors"] == {}
     retrain = {f"nivesh_retrain_{model}" for model in MODEL_KEYS}
-    assert set(report["dags"]) == retrain | {DRIFT, REFRESH}
+    assert set(report["dags"]) == retrain | {DRIFT, REFRESH, DAILY}
     names = [step.name for step in STEPS]  # the DAG file's copy of the steps matches retrain.STEPS
     for dag_id in retrain:
         assert report["dags"][dag_id] == {a: [b] for a, b in pairwise(names)} | {names[-1]: []}
@@ -204,6 +212,8 @@ def test_the_dag_folder_parses_into_one_retraining_dag_per_model_and_the_drift_d
     assert report["schedules"][DRIFT] == "@weekly"
     assert report["dags"][REFRESH] == {"refresh": []}
     assert report["schedules"][REFRESH] == "@daily"
+    assert report["dags"][DAILY] == {a: [b] for a, b in pairwise(DAILY_STEPS)} | {DAILY_STEPS[-1]: []}
+    assert report["schedules"][DAILY] == "@daily"
 
 
 def test_the_retraining_dag_runs_our_steps_and_registers_a_version(airflow: Airflow) -> None:
@@ -258,6 +268,24 @@ def test_the_refresh_dag_keeps_every_view_inside_its_ttl(airflow: Airflow) -> No
         online.close()
     assert refreshed is not None
     assert datetime.now(UTC) - refreshed < timedelta(minutes=10)
+
+
+def test_the_daily_dag_ingests_a_day_builds_incrementally_and_checks_every_model(airflow: Airflow) -> None:
+    run = airflow.run(DAILY)
+    assert run["state"] == "success"
+    assert run["tasks"] == {f"{step}[-1]": "success" for step in DAILY_STEPS}
+    settings = _settings(airflow.homes[DAILY])
+    manifest = json.loads((synthetic_dir(settings) / "manifest.json").read_text())
+    ingested = run["xcom"]["ingest[-1]"]
+    assert ingested["ingested"] == [manifest["advanced"]["last_day"]]  # the task really advanced the data
+    assert ingested["data_version"] == manifest["version"]
+    assert manifest["advanced"]["days"][0]["scenario"] == "inflation"
+    assert run["xcom"]["features[-1]"]["snapshots_built"] > 0
+    drift = {item["model"]: item for item in run["xcom"]["drift[-1]"]["drift"]}
+    assert set(drift) == set(MODEL_KEYS)
+    assert all(item["status"] == "skipped" and "no champion" in item["reason"] for item in drift.values())
+    assert run["xcom"]["retrain[-1]"] == {"retrains": []}
+    assert [c["status"] for c in run["xcom"]["canary[-1]"]["canaries"]] == ["none"] * len(MODEL_KEYS)
 
 
 def test_a_task_naming_an_unknown_step_is_a_clear_error() -> None:

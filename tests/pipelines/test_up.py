@@ -34,8 +34,7 @@ def test_up_runs_every_stage_and_can_run_again(make_settings: Callable[..., Sett
     assert [stage.name for stage in STAGES] == [
         "generate synthetic data",
         "create app database",
-        "build feature snapshots",
-        "materialise online features",
+        "build and materialise features",
         *(f"train {model}" for model in MODEL_KEYS),
         "create an API key",
     ]

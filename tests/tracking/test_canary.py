@@ -176,16 +176,23 @@ def test_triggers_drift_quality_schedule_and_none_during_a_canary(tracking_setti
     assert [t["kind"] for t in retrain_triggers(settings, "credit-risk", now=now, max_age=timedelta(0))] == [
         "schedule"
     ]
-    with session_scope(app_engine(settings)) as session:
-        repository.record_drift_check(
-            session, model_key="credit-risk", model_name=NAME, version=v1,
-            window_start=now - timedelta(days=7), window_end=now, drift_share=0.6, dataset_drift=True,
-            columns={"monthly_income": {"drifted": True, "score": 0.3, "method": "wasserstein"}},
-            reference_rows=100, current_rows=100,
-        )  # fmt: skip
+
+    def drift_check(at: datetime) -> None:
+        with session_scope(app_engine(settings)) as session:
+            repository.record_drift_check(
+                session, model_key="credit-risk", model_name=NAME, version=v1,
+                window_start=at - timedelta(days=1), window_end=at, checked_at=at, drift_share=0.6,
+                dataset_drift=True, reference_rows=100, current_rows=100,
+                columns={"monthly_income": {"drifted": True, "score": 0.3, "method": "wasserstein"}},
+            )  # fmt: skip
+
+    drift_check(now - timedelta(days=1))
+    assert retrain_triggers(settings, "credit-risk", now=now) == []  # one drifted day is not an alarm
+    drift_check(now)
     rng = np.random.default_rng(4)
     defaulted = rng.integers(0, 2, MIN_FEEDBACK)
-    log_outcomes(settings, v1, rng.uniform(0, 1, MIN_FEEDBACK), defaulted)  # live AUC ~0.5 < 0.75
+    backwards = np.clip(0.6 - 0.4 * defaulted + rng.uniform(0, 0.3, MIN_FEEDBACK), 0, 1)
+    log_outcomes(settings, v1, backwards, defaulted)  # live AUC near 0: far below the bar 0.75
     fired = retrain_triggers(settings, "credit-risk", now=_later())
     assert [t["kind"] for t in fired] == ["drift", "quality"]
     assert "monthly_income" in fired[0]["reason"]
@@ -204,3 +211,23 @@ def test_deployment_rows_keep_one_active_canary(canary: tuple[Settings, str, str
             )
         ).all()
         assert [row.model.version for row in active] == [v2]
+
+
+def test_a_quality_alarm_needs_the_bar_failed_in_most_resamples() -> None:
+    from nivesh_ml.config import DEFAULT_QUALITY_BARS
+    from nivesh_ml.monitoring.quality import SCORERS
+    from nivesh_ml.pipelines.triggers import QUALITY_CONFIDENCE, _share_failing
+
+    bar, scorer = DEFAULT_QUALITY_BARS["credit-risk"], SCORERS["credit-risk"]
+    rng = np.random.default_rng(5)
+    defaulted = rng.integers(0, 2, 60)
+
+    def pairs(signal: float) -> list[tuple[float, int]]:
+        pds = np.clip(signal * defaulted + rng.uniform(0, 1, defaulted.size), 0, 2) / 2
+        return [(float(p), int(d)) for p, d in zip(pds, defaulted, strict=True)]
+
+    unlucky = pairs(0.25)  # a little under the bar on 60 outcomes: chance, not a trend
+    assert scorer.score(unlucky)["auc"] < bar.threshold
+    assert _share_failing(scorer.score, unlucky, bar) < QUALITY_CONFIDENCE
+    broken = pairs(-0.5)  # ranks defaulters lowest: a model that has stopped working
+    assert _share_failing(scorer.score, broken, bar) >= QUALITY_CONFIDENCE

@@ -20,6 +20,7 @@ from pandera.errors import SchemaErrors
 from nivesh_ml.data.synthetic import catalog
 from nivesh_ml.data.synthetic.accounts import ACCOUNT_TYPES
 from nivesh_ml.data.synthetic.merchants import ANOMALY_TYPES, CATEGORIES, CHANNELS, DIRECTIONS
+from nivesh_ml.data.synthetic.scenarios import EXTRA_ANOMALY_TYPES, EXTRA_CATEGORIES
 from nivesh_ml.errors import SchemaError
 
 __all__ = ["ACCOUNTS", "CREDIT_LABELS", "SCHEMAS", "TRANSACTIONS", "USERS", "validate"]
@@ -108,13 +109,15 @@ TRANSACTIONS = pa.DataFrameSchema(
             float, [pa.Check.gt(0), pa.Check(np.isfinite, error="finite"), pa.Check(_paise, error="paise")]
         ),
         "direction": pa.Column("category", _isin(DIRECTIONS)),
-        "category": pa.Column("category", _isin(CATEGORIES)),
+        # scenarios may add a category and an anomaly type (``new-merchants``, ``fraud-wave``): a
+        # change of the world the platform must notice (drift), not a broken contract
+        "category": pa.Column("category", _isin((*CATEGORIES, *EXTRA_CATEGORIES))),
         "merchant": pa.Column("category"),
         "channel": pa.Column("category", _isin(CHANNELS)),
         "description": pa.Column(_TEXT, pa.Check.str_length(min_value=1)),
         "balance_after": pa.Column(float, nullable=True),
         "is_anomaly": pa.Column(bool),
-        "anomaly_type": pa.Column("category", _isin(ANOMALY_TYPES)),
+        "anomaly_type": pa.Column("category", _isin((*ANOMALY_TYPES, *EXTRA_ANOMALY_TYPES))),
     },
     checks=pa.Check(_anomaly_label, error="is_anomaly is set exactly when anomaly_type is"),
     strict=True,

@@ -36,6 +36,7 @@ __all__ = [
     "latest_drift_checks",
     "log_prediction",
     "predictions_between",
+    "recent_drift_checks",
     "record_canary_decision",
     "record_drift_check",
     "record_feedback",
@@ -243,6 +244,17 @@ def canary_decisions(session: Session, model_key: str | None = None) -> list[Can
     query = select(CanaryDecision).order_by(CanaryDecision.decided_at, CanaryDecision.id)
     if model_key is not None:
         query = query.where(CanaryDecision.model_key == model_key)
+    return list(session.scalars(query))
+
+
+def recent_drift_checks(session: Session, model_key: str, limit: int) -> list[DriftCheck]:
+    """The newest ``limit`` drift checks of ``model_key``, newest first."""
+    query = (
+        select(DriftCheck)
+        .where(DriftCheck.model_key == model_key)
+        .order_by(DriftCheck.checked_at.desc(), DriftCheck.id)
+        .limit(limit)
+    )
     return list(session.scalars(query))
 
 

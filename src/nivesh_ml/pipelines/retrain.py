@@ -17,15 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from nivesh_ml.config import Settings
-from nivesh_ml.data.nivesh import ensure_synthetic, synthetic_dir
+from nivesh_ml.data.nivesh import synthetic_dir
 from nivesh_ml.data.schemas import SCHEMAS, validate
-from nivesh_ml.data.synthetic import GeneratorConfig, read_dataset
+from nivesh_ml.data.synthetic import read_dataset
 from nivesh_ml.db import ModelDeployment, ModelRegistry, session_scope
 from nivesh_ml.db.app import app_engine
-from nivesh_ml.features.materialize import build_features, materialize
-from nivesh_ml.features.online import make_online_store
 from nivesh_ml.log import get_logger
 from nivesh_ml.models.common import TrainOptions, trainer
+from nivesh_ml.pipelines.daily import prepare_data, refresh_features
 from nivesh_ml.progress import stage_progress
 from nivesh_ml.tracking.store import client, registered_name
 
@@ -57,9 +56,9 @@ class PipelineResult:
 
 
 def extract(settings: Settings, model: str, context: Mapping[str, Any]) -> Context:
-    """Make sure the source data set exists; its version goes into the context."""
-    config = GeneratorConfig(users=settings.users, months=settings.months, seed=settings.seed)
-    return {"data_version": ensure_synthetic(settings, config)["version"]}
+    """Make sure the source data set exists; its version (history and every ingested day) goes
+    into the context."""
+    return {"data_version": prepare_data(settings)}
 
 
 def validate_data(settings: Settings, model: str, context: Mapping[str, Any]) -> Context:
@@ -71,14 +70,9 @@ def validate_data(settings: Settings, model: str, context: Mapping[str, Any]) ->
 
 
 def features(settings: Settings, model: str, context: Mapping[str, Any]) -> Context:
-    """Build the offline snapshots and refresh the online store."""
-    built = build_features(settings)
-    online = make_online_store(settings)
-    try:
-        reports = materialize(settings, online)
-    finally:
-        online.close()
-    return {"snapshots_built": built, "materialized": {r.view: r.written for r in reports}}
+    """Build the offline snapshots (incrementally) and refresh the online store."""
+    built, written = refresh_features(settings)
+    return {"snapshots_built": built, "materialized": written}
 
 
 def train(settings: Settings, model: str, context: Mapping[str, Any]) -> Context:

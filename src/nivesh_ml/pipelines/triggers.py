@@ -5,10 +5,14 @@ app DB, live quality from ``/feedback`` outcomes, the champion's registration ti
 the reasons, most urgent first; an empty list means "leave it". The retraining pipeline records
 the trigger it ran for on the training run (``nivesh.trigger``, ``nivesh.trigger.reason``).
 
-- **drift**: the newest drift check of the champion says the data set drifted.
+- **drift**: the champion's newest ``NIVESH_DRIFT_CONSECUTIVE_CHECKS`` (2) drift checks all say the
+  data set drifted (:func:`drift_alarm`).
 - **quality**: the champion's live value of its gate metric (``NIVESH_QUALITY_BARS``) over the
   last ``quality_window`` fails the bar, with at least ``NIVESH_CANARY_MIN_FEEDBACK`` outcomes
-  (fewer say nothing). The assistant's gate metric (perplexity) has no live counterpart.
+  (fewer say nothing), and fails it in at least 95% of 200 bootstrap resamples of those outcomes:
+  an AUC over a few hundred outcomes with a handful of defaults moves by 0.05 by chance, and a
+  retrain for every unlucky week is noise, not learning. The assistant's gate metric
+  (perplexity) has no live counterpart.
 - **schedule**: the champion was registered more than ``max_age`` ago.
 
 No trigger fires while a challenger is on its canary: live quality decides that one first.
@@ -16,19 +20,25 @@ No trigger fires while a challenger is on its canary: live quality decides that 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from nivesh_ml.config import Settings
+import numpy as np
+
+from nivesh_ml.config import QualityBar, Settings
 from nivesh_ml.db import repository, session_scope
 from nivesh_ml.db.app import app_engine
-from nivesh_ml.monitoring.quality import live_quality
+from nivesh_ml.monitoring.quality import SCORERS, Pair, feedback_rows
 from nivesh_ml.tracking.registry import current_aliases
 from nivesh_ml.tracking.store import client, registered_name
 
-__all__ = ["Trigger", "retrain_triggers"]
+__all__ = ["Trigger", "drift_alarm", "retrain_triggers"]
 
 Trigger = dict[str, str]  # {"kind": "drift" | "quality" | "schedule", "reason": "..."}
+
+BOOTSTRAP = 200  # resamples of the outcomes behind a quality alarm
+QUALITY_CONFIDENCE = 0.95  # the share of them that must fail the bar
 
 
 def retrain_triggers(
@@ -46,7 +56,7 @@ def retrain_triggers(
     if champion is None or "challenger" in aliases:
         return []
     found: list[Trigger] = []
-    drift = _drift(settings, model, champion)
+    drift = drift_alarm(settings, model, champion)
     if drift:
         found.append({"kind": "drift", "reason": drift})
     quality = _quality(settings, model, champion, now, quality_window)
@@ -60,30 +70,62 @@ def retrain_triggers(
     return found
 
 
-def _drift(settings: Settings, model: str, champion: str) -> str | None:
+def drift_alarm(settings: Settings, model: str, champion: str) -> str | None:
+    """Why ``model``'s champion is drifting, or None: its newest ``NIVESH_DRIFT_CONSECUTIVE_CHECKS``
+    drift checks (2) all drifted. One drifted day alone is not an alarm: a day of traffic carries
+    calendar effects (the month's first day brings rent, EMIs and bills) that a check rightly sees
+    as different from the training reference, and they are gone the next day; a change of the
+    world stays."""
+    need = settings.drift_consecutive_checks
     with session_scope(app_engine(settings)) as session:
-        latest = {row.model_key: row for row in repository.latest_drift_checks(session)}
-    row = latest.get(model)
-    if row is None or row.version != champion or not row.dataset_drift:
+        rows = repository.recent_drift_checks(session, model, need)
+        checks = [(row.version, row.dataset_drift, row.drift_share, dict(row.columns)) for row in rows]
+    if len(checks) < need or any(version != champion or not drifted for version, drifted, _, _ in checks):
         return None
-    drifted = sorted(name for name, column in dict(row.columns).items() if column.get("drifted"))
-    return f"{model}: drift {row.drift_share:.0%} of columns on v{champion} ({', '.join(drifted[:5])})"
+    _, _, share, columns = checks[0]
+    drifted = sorted(name for name, column in columns.items() if column.get("drifted"))
+    in_a_row = f"{need} checks in a row" if need > 1 else "the last check"
+    return (
+        f"{model}: drift on v{champion} in {in_a_row}, {share:.0%} of columns now ({', '.join(drifted[:5])})"
+    )
 
 
 def _quality(settings: Settings, model: str, champion: str, now: datetime, window: timedelta) -> str | None:
     bar = settings.quality_bars[model]
-    report = live_quality(settings, model, as_of=now, window=window)
-    for version in report.versions:
-        value: Any = version.metrics.get(bar.metric)
-        scored = version.feedback - version.unusable
-        if version.version != champion or value is None or scored < settings.canary_min_feedback:
-            continue
-        if not bar.passes(float(value)):
-            return (
-                f"{model}: live {bar.metric} {float(value):.4f} of v{champion} over {scored} outcomes "
-                f"fails the bar {bar.threshold}"
-            )
-    return None
+    rows = [
+        row for row in feedback_rows(settings, [model], now - window, now) if str(row.version) == champion
+    ]
+    scorer = SCORERS[model]
+    pairs = [pair for row in rows if (pair := scorer.pair(_mapping(row.prediction), row.actual_outcome))]
+    if len(pairs) < settings.canary_min_feedback:
+        return None
+    value = scorer.score(pairs).get(bar.metric)
+    if value is None or bar.passes(float(value)):
+        return None
+    share = _share_failing(scorer.score, pairs, bar)
+    if share < QUALITY_CONFIDENCE:  # one bad sample of outcomes is not a trend
+        return None
+    return (
+        f"{model}: live {bar.metric} {float(value):.4f} of v{champion} over {len(pairs)} outcomes "
+        f"fails the bar {bar.threshold} (in {share:.0%} of {BOOTSTRAP} bootstrap resamples)"
+    )
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def _share_failing(
+    score: Callable[[Sequence[Pair]], dict[str, float]], pairs: Sequence[Pair], bar: QualityBar
+) -> float:
+    """The share of bootstrap resamples of ``pairs`` whose metric fails ``bar`` (seeded)."""
+    rng = np.random.default_rng(0)
+    failing = 0
+    for _ in range(BOOTSTRAP):
+        sample = [pairs[i] for i in rng.integers(0, len(pairs), len(pairs))]
+        value = score(sample).get(bar.metric)
+        failing += value is not None and not bar.passes(float(value))
+    return failing / BOOTSTRAP
 
 
 def _registered_at(settings: Settings, model: str, version: str) -> datetime:

@@ -20,13 +20,10 @@ from dataclasses import dataclass
 from functools import partial
 
 from nivesh_ml.config import Settings
-from nivesh_ml.data.nivesh import ensure_synthetic
-from nivesh_ml.data.synthetic import GeneratorConfig
 from nivesh_ml.db.migrate import upgrade
-from nivesh_ml.features.materialize import build_features, materialize
-from nivesh_ml.features.online import make_online_store
 from nivesh_ml.log import get_logger
 from nivesh_ml.models.common import PACKAGES, TrainOptions, trainer
+from nivesh_ml.pipelines.daily import prepare_data, refresh_features
 from nivesh_ml.tracking.registry import CHAMPION, list_models
 
 __all__ = ["API_KEY_FILE", "STAGES", "Stage", "run_up", "stages"]
@@ -45,24 +42,15 @@ class Stage:
 
 
 def _generate_data(settings: Settings) -> None:
-    config = GeneratorConfig(users=settings.users, months=settings.months, seed=settings.seed)
-    ensure_synthetic(settings, config)
+    prepare_data(settings)
 
 
 def _create_database(settings: Settings) -> None:
     upgrade(settings.db_url)
 
 
-def _build_features(settings: Settings) -> None:
-    build_features(settings)
-
-
-def _materialize_features(settings: Settings) -> None:
-    online = make_online_store(settings)
-    try:
-        materialize(settings, online)
-    finally:
-        online.close()
+def _features(settings: Settings) -> None:
+    refresh_features(settings)
 
 
 def _train(model: str, options: TrainOptions, settings: Settings) -> None:
@@ -96,8 +84,7 @@ def stages(options: TrainOptions | None = None, models: Sequence[str] = tuple(PA
     return (
         Stage("generate synthetic data", _generate_data),
         Stage("create app database", _create_database),
-        Stage("build feature snapshots", _build_features),
-        Stage("materialise online features", _materialize_features),
+        Stage("build and materialise features", _features),
         *(Stage(f"train {model}", partial(_train, model, options)) for model in models),
         Stage("create an API key", _ensure_api_key),
     )

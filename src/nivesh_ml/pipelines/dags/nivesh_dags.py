@@ -6,6 +6,9 @@ the daily feature refresh.
   step context (small JSON) to the next as XCom. Params: ``quick`` (train in quick mode).
 - ``nivesh_drift_weekly``: ``check_drift`` per model (mapped), then ``retrain`` triggers the
   retraining DAG of every model whose traffic drifted. Params: ``window``, ``quick``.
+- ``nivesh_daily``: the living platform's day (``nivesh-ml pipeline daily``): ingest -> features
+  (incremental) -> drift -> retrain what a trigger asks for -> decide canaries. Params: ``days``,
+  ``scenario``, ``window``, ``quick``.
 - ``nivesh_features_refresh``: daily, ``nivesh-ml features refresh``: every online feature view
   kept inside its TTL (``transaction_stats`` lives two days); a failed run is retried.
 
@@ -30,6 +33,7 @@ from airflow.sdk import DAG, Param, get_current_context, task  # type: ignore[im
 # this file must not import nivesh_ml, whose dependencies live in the other venv.
 MODELS = ("intent", "ner", "spending", "anomaly", "credit-risk", "assistant")
 STEPS = ("extract", "validate", "features", "train", "deploy")
+DAILY_STEPS = ("ingest", "features", "drift", "retrain", "canary")  # = nivesh_ml's daily.DAILY_STEPS
 
 _REPO = Path(__file__).resolve().parents[4]
 _DEFAULT_PYTHON = os.environ.get("NIVESH_PYTHON") or str(_REPO / ".venv" / "bin" / "python")
@@ -64,6 +68,13 @@ def _refresh_features() -> list[dict[str, Any]]:
     from nivesh_ml.pipelines.dags.tasks import refresh_features
 
     return refresh_features()
+
+
+def _daily_step(step: str, options: dict[str, Any]) -> dict[str, Any]:
+    # runs in the project's venv: imports inside, nothing from this module's scope
+    from nivesh_ml.pipelines.dags.tasks import daily_step
+
+    return daily_step(step, options)
 
 
 def _project_task(task_id: str) -> Any:
@@ -147,8 +158,48 @@ def build_refresh_dag() -> Any:
     return dag
 
 
+def build_daily_dag() -> Any:
+    """Daily: the living platform's day, the steps of ``nivesh-ml pipeline daily`` one task each."""
+    with DAG(
+        dag_id="nivesh_daily",
+        description="Ingest the new day, build features incrementally, check drift, retrain what a "
+        "trigger asks for (as a canary challenger), decide the canaries",
+        schedule="@daily",
+        start_date=START,
+        catchup=False,
+        default_args=DEFAULT_ARGS,
+        params={
+            "days": Param(1, type="integer", minimum=0, description="Day partitions to ingest (0: none)."),
+            "scenario": Param(
+                "", type="string", description="A scenario for the ingested days (synthetic data)."
+            ),
+            "window": Param(
+                "1d", type="string", pattern="^[1-9][0-9]*[dhm]$", description="Traffic for drift."
+            ),
+            "quick": Param(False, type="boolean", description="Retrain in quick mode."),
+        },
+        render_template_as_native_obj=True,
+        max_active_runs=1,
+        tags=["nivesh", "daily"],
+    ) as dag:
+        options: Any = {
+            "days": "{{ params.days }}",
+            "scenario": "{{ params.scenario }}",
+            "window": "{{ params.window }}",
+            "quick": "{{ params.quick }}",
+        }
+        previous = None
+        for step in DAILY_STEPS:
+            current = _project_task(step)(_daily_step)(step, options)
+            if previous is not None:
+                previous >> current
+            previous = current
+    return dag
+
+
 # DAGs built in a `with DAG(...)` block register themselves with the DagBag.
 for _model in MODELS:
     build_retrain_dag(_model)
 build_drift_dag()
 build_refresh_dag()
+build_daily_dag()

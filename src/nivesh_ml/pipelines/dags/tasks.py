@@ -18,7 +18,7 @@ from nivesh_ml.errors import ConfigError, DataError, ModelNotFoundError
 from nivesh_ml.log import get_logger, setup_logging
 from nivesh_ml.pii import install_log_redactor
 
-__all__ = ["check_model_drift", "refresh_features", "run_step"]
+__all__ = ["check_model_drift", "daily_step", "refresh_features", "run_step"]
 
 log = get_logger(__name__)
 
@@ -94,3 +94,35 @@ def refresh_features() -> list[dict[str, Any]]:
     finally:
         online.close()
     return [_json_safe(asdict(report)) for report in reports]
+
+
+def daily_step(step: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """One step of the living platform's day (:mod:`nivesh_ml.pipelines.daily`), for every model.
+
+    ``options``: ``days`` (day partitions to ingest: the synthetic data set is advanced by that
+    many; 0 ingests nothing), ``scenario``, ``window`` (of traffic for drift) and ``quick``.
+    """
+    from nivesh_ml.monitoring.window import parse_window
+    from nivesh_ml.pipelines import daily
+    from nivesh_ml.tracking.store import MODEL_KEYS
+
+    settings = _settings()
+    if step == "ingest":
+        days = int(options.get("days") or 0)
+        if days < 1:
+            return {"ingested": []}
+        version, new = daily.ingest(settings, days, scenario=options.get("scenario") or None)
+        return _json_safe({"data_version": version, "ingested": [record["day"] for record in new]})
+    if step == "features":
+        built, written = daily.refresh_features(settings)
+        return _json_safe({"snapshots_built": built, "materialized": written})
+    if step == "drift":
+        window = parse_window(str(options.get("window") or "1d"))
+        return _json_safe({"drift": daily.check_drift_all(settings, window)})
+    if step == "retrain":
+        return _json_safe(
+            {"retrains": daily.retrain_triggered(settings, MODEL_KEYS, quick=bool(options.get("quick")))}
+        )
+    if step == "canary":
+        return _json_safe({"canaries": daily.decide_canaries(settings, MODEL_KEYS)})
+    raise ConfigError(f"unknown daily step {step!r}; choose one of {', '.join(daily.DAILY_STEPS)}")

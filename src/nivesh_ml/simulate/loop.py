@@ -1,0 +1,450 @@
+"""``nivesh-ml simulate``: the living platform's loop over simulated days, against a running server.
+
+Setup (once per simulation home): generate a small population, build and materialise its
+features, train the looped models quickly (they become champions) and create an API key. Then,
+per simulated day:
+
+1. **Time moves**: one day partition is ingested (under the scenario from its start day on) and
+   validated; features are built incrementally and the changed users materialised
+   (:mod:`nivesh_ml.pipelines.daily`, the same functions the DAGs and the CLI call).
+2. **Traffic**: users are scored by ``user_id`` on credit risk, the day's own transactions on
+   anomaly, through the real server (``python -m nivesh_ml.serving`` on a free loopback port).
+3. **Outcomes arrive late**: confirmed fraud (the transaction's own label) the next day; a
+   default (:mod:`nivesh_ml.data.synthetic.outcomes`) ``credit_lag_days`` after the score. Both go
+   through ``POST /feedback``.
+4. **The platform reacts**: drift is checked on the day's traffic, a fired trigger retrains
+   (the new version becomes a canary challenger; the server reloads), and a canary with enough
+   outcomes is promoted or rolled back by its rule.
+
+Every day's record is appended to ``days.jsonl`` under the simulation folder, so an interrupted
+run continues after its last finished day. :mod:`.report` turns the records into the HTML report
+and JSON summary.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+
+from nivesh_ml.config import Settings
+from nivesh_ml.data.nivesh import synthetic_dir
+from nivesh_ml.data.scenarios import SCENARIO_DESCRIPTIONS
+from nivesh_ml.data.synthetic.outcomes import credit_outcomes
+from nivesh_ml.db import ModelPrediction, session_scope
+from nivesh_ml.db.app import app_engine
+from nivesh_ml.db.migrate import upgrade
+from nivesh_ml.errors import ConfigError, NiveshError
+from nivesh_ml.log import get_logger
+from nivesh_ml.models.common import TrainOptions, trainer
+from nivesh_ml.monitoring.quality import SCORERS
+from nivesh_ml.pipelines import daily
+from nivesh_ml.progress import item_progress
+from nivesh_ml.serving.process import server_process
+from nivesh_ml.tracking.registry import current_aliases
+
+__all__ = ["LOOPED_MODELS", "SimulationConfig", "prepare_simulation", "run_simulation", "simulation_settings"]
+
+log = get_logger(__name__)
+
+LOOPED_MODELS: tuple[str, ...] = ("credit-risk", "anomaly")  # the models the generated data drives
+KEY_FILE = "api_key"
+DAYS_FILE = "days.jsonl"
+CONFIG_FILE = "config.json"
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """What to simulate; the defaults are the fast settings (a few minutes on 2 cores for 60 days)."""
+
+    days: int = 60
+    scenario: str | None = None
+    scenario_start: int = 10  # the simulated day the scenario begins (1 = the first)
+    users: int = 400
+    months: int = 12
+    seed: int = 42
+    models: tuple[str, ...] = LOOPED_MODELS
+    credit_requests: int = 150  # users scored per day
+    anomaly_requests: int = 150  # the day's transactions scored per day
+    credit_lag_days: int = 3  # a default is known this many simulated days after the score
+    fraud_lag_days: int = 1
+    canary_percentage: int = 30
+    canary_min_feedback: int = 100
+    quick: bool = True
+
+    def __post_init__(self) -> None:
+        if self.days < 1:
+            raise ConfigError(f"--days must be at least 1, got {self.days}")
+        if self.scenario is not None and self.scenario not in SCENARIO_DESCRIPTIONS:
+            raise ConfigError(
+                f"unknown scenario {self.scenario!r}; choose one of {', '.join(SCENARIO_DESCRIPTIONS)}"
+            )
+        unknown = sorted(set(self.models) - set(LOOPED_MODELS))
+        if unknown:
+            raise ConfigError(
+                f"simulate loops {', '.join(LOOPED_MODELS)} (the models the generated data drives); "
+                f"not {', '.join(unknown)}"
+            )
+
+    def scenario_on(self, day: int) -> str | None:
+        """The scenario in force on simulated day ``day`` (1-based)."""
+        return self.scenario if self.scenario and day >= self.scenario_start else None
+
+
+@dataclass
+class _Pending:
+    """A prediction whose outcome is not known yet."""
+
+    model: str
+    prediction_id: str
+    version: str
+    due_day: int
+    prediction: dict[str, Any]
+    actual: Any
+
+
+@dataclass
+class _State:
+    pending: list[_Pending] = field(default_factory=list)
+    answered: int = 0
+
+
+def simulation_settings(base: Settings, folder: Path, config: SimulationConfig) -> Settings:
+    """Embedded stores under ``folder`` (SQLite app DB and online store, MLflow in files), whatever
+    ``base`` points at: a simulation never touches the real platform's data."""
+    return base.model_copy(
+        update={
+            "home": folder / "home",
+            "database_url": "",
+            "online_store": "sqlite",
+            "mlflow_tracking_uri": "",
+            "users": config.users,
+            "months": config.months,
+            "seed": config.seed,
+            "canary_traffic_percentage": config.canary_percentage,
+            "canary_min_feedback": config.canary_min_feedback,
+            "api_keys": [],
+        }
+    )
+
+
+def run_simulation(
+    base: Settings,
+    folder: Path,
+    config: SimulationConfig,
+    *,
+    on_day: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Run (or continue) the simulation in ``folder``; returns every day's record."""
+    _check_config(folder, config)
+    settings = simulation_settings(base, folder, config)
+    key = prepare_simulation(base, folder, config)
+    records = _read_days(folder)
+    check_days(records)
+    state = _State(
+        pending=[_Pending(**item) for item in (records[-1]["pending"] if records else [])],
+        answered=records[-1]["answered_total"] if records else 0,
+    )
+    env = {
+        "NIVESH_API_KEYS": "[]",
+        "NIVESH_RATE_LIMIT": "100000/minute",
+        "NIVESH_RELOAD_INTERVAL_S": "0",  # the loop reloads when an alias moves
+        "NIVESH_FEATURE_REFRESH_INTERVAL_S": "0",  # the loop refreshes the features every day
+        "NIVESH_PREDLOG_FLUSH_INTERVAL_S": "0.2",
+        "NIVESH_LOG_LEVEL": "WARNING",
+        "NIVESH_CANARY_TRAFFIC_PERCENTAGE": str(config.canary_percentage),
+    }
+    first = len(records) + 1
+    with (
+        server_process(settings.home, folder / "server.log", key, env) as server,
+        httpx.Client(base_url=server.url, headers={"X-API-Key": key}, timeout=60) as http,
+        item_progress(f"simulating {config.days} days", total=config.days) as advance,
+    ):
+        advance(first - 1)
+        for day in range(first, config.days + 1):
+            record = _one_day(settings, config, http, state, day)
+            _append_day(folder, record)
+            records.append(record)
+            if on_day is not None:
+                on_day(record)
+            advance(1)
+    return records
+
+
+def _check_config(folder: Path, config: SimulationConfig) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / CONFIG_FILE
+    wanted = asdict(config)
+    if path.exists():
+        found = json.loads(path.read_text())
+        if {k: v for k, v in found.items() if k != "days"} != {
+            k: (list(v) if isinstance(v, tuple) else v) for k, v in wanted.items() if k != "days"
+        }:
+            raise ConfigError(
+                f"{folder} holds a simulation with other settings; pass another --out or remove it"
+            )
+    path.write_text(json.dumps(wanted, indent=2))
+
+
+def prepare_simulation(base: Settings, folder: Path, config: SimulationConfig) -> str:
+    """The simulation's world before day 1, each part made once: data, features, a champion per looped
+    model and an API key (returned). A prepared folder may be copied and run under another scenario."""
+    from nivesh_ml.serving.keys import create_key
+
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = simulation_settings(base, folder, config)
+    daily.prepare_data(settings)
+    upgrade(settings.db_url)
+    daily.refresh_features(settings)
+    for model in config.models:
+        if "champion" not in current_aliases(settings, model):
+            report = trainer(model)(settings, TrainOptions(quick=config.quick))
+            log.info(f"simulate: {model} v{report.version} {report.outcome}: {report.reason}")
+            if "champion" not in current_aliases(settings, model):
+                raise NiveshError(f"simulate: {model} trained no champion ({report.reason})")
+    path = folder / KEY_FILE
+    if not path.exists():
+        path.write_text(create_key(settings, "simulate", ["predict", "admin"]) + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _read_days(folder: Path) -> list[dict[str, Any]]:
+    path = folder / DAYS_FILE
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _append_day(folder: Path, record: Mapping[str, Any]) -> None:
+    with (folder / DAYS_FILE).open("a") as handle:
+        handle.write(json.dumps(record, default=str) + "\n")
+
+
+def _one_day(
+    settings: Settings, config: SimulationConfig, http: httpx.Client, state: _State, day: int
+) -> dict[str, Any]:
+    started = time.monotonic()
+    scenario = config.scenario_on(day)
+    version, new = daily.ingest(settings, 1, scenario=scenario)
+    built, written = daily.refresh_features(settings)
+    traffic_began = datetime.now(UTC)
+    rng = np.random.default_rng([config.seed, day])
+    served: dict[str, dict[str, int]] = {}
+    if "credit-risk" in config.models:
+        _credit_traffic(settings, config, http, state, day, rng, served)
+    if "anomaly" in config.models:
+        _anomaly_traffic(settings, config, http, state, day, rng, served)
+    quality = _send_due_feedback(http, state, day)
+    _wait_logged(http)
+    drift = daily.check_drift_all(settings, datetime.now(UTC) - traffic_began)
+    drift = [item for item in drift if item["model"] in config.models]
+    alarms = _alarms(settings, config.models)
+    retrains = daily.retrain_triggered(settings, config.models, quick=config.quick)
+    canaries = daily.decide_canaries(settings, config.models)
+    if retrains or any(item["status"] in ("promoted", "rolled_back") for item in canaries):
+        http.post("/admin/reload").raise_for_status()
+    ready = http.get("/ready").json()
+    return {
+        "day": day,
+        "date": new[-1]["day"] if new else None,
+        "scenario": scenario,
+        "data_version": version,
+        "snapshots_built": built,
+        "materialized": written,
+        "traffic": served,
+        "quality": quality,
+        "drift": drift,
+        "alarms": alarms,
+        "retrains": retrains,
+        "canaries": [item for item in canaries if item["status"] != "none"],
+        "aliases": {model: current_aliases(settings, model) for model in config.models},
+        "expired_views": _expired(ready),
+        "answered_total": state.answered,
+        "logged_total": _logged(settings),
+        "seconds": round(time.monotonic() - started, 2),
+        "pending": [asdict(item) for item in state.pending],
+    }
+
+
+def _alarms(settings: Settings, models: Sequence[str]) -> dict[str, str]:
+    """The models whose drift alarm is raised after today's check (persistent drift, see triggers)."""
+    from nivesh_ml.pipelines.triggers import drift_alarm
+
+    raised = {}
+    for model in models:
+        champion = current_aliases(settings, model).get("champion")
+        reason = drift_alarm(settings, model, champion) if champion else None
+        if reason:
+            raised[model] = reason
+    return raised
+
+
+def _credit_traffic(
+    settings: Settings,
+    config: SimulationConfig,
+    http: httpx.Client,
+    state: _State,
+    day: int,
+    rng: np.random.Generator,
+    served: dict[str, dict[str, int]],
+) -> None:
+    users = [f"U{index:07d}" for index in rng.choice(np.arange(1, config.users + 1), config.credit_requests)]
+    outcomes = credit_outcomes(synthetic_dir(settings), sorted(set(users)), seed=config.seed)
+    for user in users:
+        response = http.post("/predict/credit-risk", json={"user_id": user})
+        if response.status_code != 200:
+            raise NiveshError(
+                f"simulate: credit-risk for {user} answered {response.status_code}: {response.text}"
+            )
+        body = response.json()
+        _served(served, "credit-risk", body["model_version"])
+        state.answered += 1
+        state.pending.append(
+            _Pending(
+                "credit-risk", body["prediction_id"], body["model_version"], day + config.credit_lag_days,
+                {"probability_of_default": body["probability_of_default"]}, {"default": outcomes[user]},
+            )
+        )  # fmt: skip
+
+
+def _anomaly_traffic(
+    settings: Settings,
+    config: SimulationConfig,
+    http: httpx.Client,
+    state: _State,
+    day: int,
+    rng: np.random.Generator,
+    served: dict[str, dict[str, int]],
+) -> None:
+    """The day's debits, scored as the app scores them: each with the user's debits of the 24 hours
+    before it as context."""
+    frame = _recent_debits(settings)
+    today = frame[frame["timestamp"] >= frame["timestamp"].max().normalize()]
+    picked = today.iloc[
+        np.sort(rng.choice(len(today), min(config.anomaly_requests, len(today)), replace=False))
+    ]
+    by_user = {user: rows for user, rows in frame.groupby("user_id", observed=True)}  # noqa: C416  # a groupby has .keys
+    for row in picked.itertuples(index=False):
+        earlier = by_user[row.user_id]
+        since = row.timestamp - pd.Timedelta(hours=24)
+        context = earlier[(earlier["timestamp"] >= since) & (earlier["timestamp"] < row.timestamp)]
+        body = {
+            "transaction": _transaction(row),
+            "context": [_recent(item) for item in context.itertuples(index=False)],
+        }
+        response = http.post("/predict/anomaly", json=body)
+        if response.status_code != 200:
+            raise NiveshError(f"simulate: anomaly answered {response.status_code}: {response.text}")
+        answer = response.json()
+        _served(served, "anomaly", answer["model_version"])
+        state.answered += 1
+        state.pending.append(
+            _Pending(
+                "anomaly", answer["prediction_id"], answer["model_version"], day + config.fraud_lag_days,
+                {"is_anomaly": answer["is_anomaly"]}, {"is_anomaly": bool(row.is_anomaly)},
+            )
+        )  # fmt: skip
+
+
+def _recent_debits(settings: Settings) -> pd.DataFrame:
+    """The debits of the last two ingested days (today's, and yesterday's for the 24-hour context)."""
+    from nivesh_ml.data.synthetic import read_manifest
+    from nivesh_ml.data.synthetic.partitions import advanced_days
+
+    folder = synthetic_dir(settings)
+    days = advanced_days(read_manifest(folder) or {})[-2:]
+    frame = pd.concat([pd.read_parquet(folder / record["file"]) for record in days], ignore_index=True)
+    frame = frame[frame["direction"].astype(str) == "debit"]
+    return frame.sort_values("timestamp", kind="stable").reset_index(drop=True)
+
+
+def _transaction(row: Any) -> dict[str, Any]:
+    return {
+        "user_id": str(row.user_id),
+        "amount": round(float(row.amount), 2),
+        "merchant": str(row.merchant),
+        "category": str(row.category),
+        "channel": str(row.channel),
+        "timestamp": pd.Timestamp(row.timestamp).isoformat(),
+        "direction": "debit",
+    }
+
+
+def _recent(row: Any) -> dict[str, Any]:
+    return {
+        "amount": round(float(row.amount), 2),
+        "merchant": str(row.merchant),
+        "timestamp": pd.Timestamp(row.timestamp).isoformat(),
+        "category": str(row.category),
+        "channel": str(row.channel),
+    }
+
+
+def _served(served: dict[str, dict[str, int]], model: str, version: str) -> None:
+    by_version = served.setdefault(model, {})
+    by_version[version] = by_version.get(version, 0) + 1
+
+
+def _send_due_feedback(http: httpx.Client, state: _State, day: int) -> dict[str, dict[str, dict[str, float]]]:
+    """Send the outcomes due today; each model's quality per version over them."""
+    due = [item for item in state.pending if item.due_day <= day]
+    state.pending = [item for item in state.pending if item.due_day > day]
+    pairs: dict[str, dict[str, list[Any]]] = {}
+    for item in due:
+        response = http.post("/feedback", json={"prediction_id": item.prediction_id, "actual": item.actual})
+        if response.status_code not in (200, 204):
+            raise NiveshError(f"simulate: feedback answered {response.status_code}: {response.text}")
+        pair = SCORERS[item.model].pair(item.prediction, item.actual)
+        if pair is not None:
+            pairs.setdefault(item.model, {}).setdefault(item.version, []).append(pair)
+    return {
+        model: {
+            version: {"n": len(found), **SCORERS[model].score(found)} for version, found in versions.items()
+        }
+        for model, versions in pairs.items()
+    }
+
+
+def _wait_logged(http: httpx.Client, timeout_s: float = 30.0) -> None:
+    """Until the server's prediction-log queue is empty (every answered prediction written)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        metrics = http.get("/metrics").text
+        depth = [line for line in metrics.splitlines() if line.startswith("nivesh_predlog_queue_depth ")]
+        if depth and float(depth[0].split()[1]) == 0:
+            time.sleep(0.3)  # the writer took the last batch off the queue: let it commit
+            return
+        time.sleep(0.2)
+    raise NiveshError("simulate: the prediction log did not drain in 30 s")
+
+
+def _logged(settings: Settings) -> int:
+    from sqlalchemy import func, select
+
+    with session_scope(app_engine(settings)) as session:
+        return int(session.scalar(select(func.count()).select_from(ModelPrediction)) or 0)
+
+
+def _expired(ready: Mapping[str, Any]) -> list[str]:
+    expired: list[str] = []
+    for component in (ready.get("components") or {}).values():
+        if isinstance(component, Mapping):
+            expired += list(component.get("expired_views") or [])
+    return expired
+
+
+def check_days(records: Sequence[Mapping[str, Any]]) -> None:
+    """Raise if the records are not a contiguous run of days from 1 (a corrupt days.jsonl)."""
+    if [record["day"] for record in records] != list(range(1, len(records) + 1)):
+        raise NiveshError(
+            "days.jsonl is not a run of days from 1; remove the simulation folder and run again"
+        )

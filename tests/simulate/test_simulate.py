@@ -1,0 +1,154 @@
+"""``nivesh-ml simulate``, short: every scenario and a quiet run against a real server process.
+
+One prepared world (a small population, its features, quick champions of credit risk and
+anomaly, a key) is copied for each run (the home relocates itself), then each run simulates a
+few days and its summary is checked the way a reviewer would: the drift is seen within the
+stated days of the scenario's start, a retrain is triggered on a new data version, the
+challenger is canaried, decided by the rule, no answered prediction is missing from the log and
+no feature view expired. The report is opened in headless Chromium: every plot must draw.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nivesh_ml.config import Settings, load_settings
+from nivesh_ml.db import repository, session_scope
+from nivesh_ml.db.app import app_engine
+from nivesh_ml.simulate import SimulationConfig, prepare_simulation, run_simulation, write_report
+from nivesh_ml.simulate.loop import simulation_settings
+from nivesh_ml.simulate.report import PLOTS
+from nivesh_ml.tracking.store import client, registered_name
+
+from ..conftest import SHARED_DATA
+
+START = 2  # the scenario's first simulated day
+SMALL = {
+    "users": 150, "months": 6, "credit_requests": 60, "anomaly_requests": 80, "canary_min_feedback": 40,
+    "scenario_start": START,
+}  # fmt: skip
+# The days a scenario may take to be noticed (issue 17: 3 for fraud-wave, 7 for the others) and the
+# days the short run simulates.
+EXPECTED: dict[str, tuple[int, int]] = {
+    "fraud-wave": (3, 8),
+    "new-merchants": (7, 8),
+    "inflation": (7, 8),
+    "income-shock": (7, 8),
+}
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return load_settings(
+        _env_file=None, home=tmp_path_factory.mktemp("base") / "var", datasets_dir=SHARED_DATA
+    )
+
+
+@pytest.fixture(scope="module")
+def prepared(base: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The world before day 1, made once for the module."""
+    folder = tmp_path_factory.mktemp("prepared") / "world"
+    prepare_simulation(base, folder, SimulationConfig(**SMALL))  # type: ignore[arg-type]
+    return folder
+
+
+@pytest.fixture
+def world(prepared: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "sim"
+    shutil.copytree(prepared, folder)
+    (folder / "config.json").unlink(missing_ok=True)
+    return folder
+
+
+def simulate(base: Settings, folder: Path, days: int, scenario: str | None) -> dict[str, Any]:
+    config = SimulationConfig(days=days, scenario=scenario, **SMALL)  # type: ignore[arg-type]
+    records = run_simulation(base, folder, config)
+    _, summary = write_report(
+        folder, records, json.loads((folder / "config.json").read_text()), drift_threshold=0.3
+    )
+    result: dict[str, Any] = json.loads(summary.read_text())
+    return result
+
+
+def check_the_loop_held(summary: dict[str, Any]) -> None:
+    assert summary["predictions_answered"] > 0
+    assert summary["predictions_lost"] == 0
+    assert summary["predictions_logged"] == summary["predictions_answered"]
+    assert summary["expired_views"] == []
+
+
+@pytest.mark.parametrize("scenario", sorted(EXPECTED))
+def test_each_scenario_is_noticed_retrained_canaried_and_decided(
+    base: Settings, world: Path, scenario: str
+) -> None:
+    within, days = EXPECTED[scenario]
+    summary = simulate(base, world, days, scenario)
+    check_the_loop_held(summary)
+    assert summary["false_alarms"] == 0, summary["models"]
+    model = summary["detected_on"]
+    assert model is not None, f"{scenario}: no alarm in {days} days: {summary['models']}"
+    assert summary["days_to_detection"] <= within
+    seen = summary["models"][model]
+    assert seen["retrains"], f"{scenario}: nothing triggered a retrain of {model}"
+    retrain = seen["retrains"][0]
+    assert retrain["trigger"]["kind"] == seen["detected_by"]
+    assert seen["retrain_on_new_data"]
+    settings = simulation_settings(base, world, SimulationConfig(**SMALL))  # type: ignore[arg-type]
+    run = client(settings).get_run(
+        client(settings).get_model_version(registered_name(model), retrain["version"]).run_id
+    )
+    assert run.data.tags["nivesh.trigger"] == retrain["trigger"]["kind"]
+    assert retrain["outcome"] == "challenger", retrain  # a winner goes to canary first, a loser stays out
+    assert seen["canaried"]
+    assert seen["decisions"], f"{scenario}: the canary of {model} v{retrain['version']} was never decided"
+    for decision in seen["decisions"]:  # decided by the rule: the p-value against alpha says which way
+        assert (decision["p_value"] < settings.canary_alpha) == (decision["status"] == "rolled_back")
+        assert min(decision["champion_n"], decision["challenger_n"]) >= SMALL["canary_min_feedback"]
+    with session_scope(app_engine(settings)) as session:
+        recorded = [row.outcome for row in repository.canary_decisions(session, model)]
+    assert recorded == [decision["status"] for decision in seen["decisions"]]
+
+
+def test_a_quiet_run_raises_no_alarm_promotes_nothing_and_its_report_renders(
+    base: Settings, world: Path
+) -> None:
+    summary = simulate(base, world, 3, None)
+    check_the_loop_held(summary)
+    for model, seen in summary["models"].items():
+        assert seen["alarm_days"] == [], f"{model}: a false alarm on a quiet run: {seen}"
+        assert seen["retrains"] == []
+        assert seen["decisions"] == []
+    rendered = _rendered_plots(world / "report.html")
+    assert rendered == {f"plot-{name}" for name in PLOTS}
+
+
+def test_an_interrupted_simulation_continues_after_its_last_day(base: Settings, world: Path) -> None:
+    config = SimulationConfig(days=1, **SMALL)  # type: ignore[arg-type]
+    first = run_simulation(base, world, config)
+    assert [record["day"] for record in first] == [1]
+    more = run_simulation(base, world, SimulationConfig(days=2, **SMALL))  # type: ignore[arg-type]
+    assert [record["day"] for record in more] == [1, 2]
+    assert more[1]["date"] > more[0]["date"]
+    with pytest.raises(Exception, match="other settings"):
+        run_simulation(base, world, SimulationConfig(days=3, scenario="inflation", **SMALL))  # type: ignore[arg-type]
+
+
+def _rendered_plots(page: Path) -> set[str]:
+    """The ids of the report's images that decoded and drew in headless Chromium."""
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium is missing: `make test` installs it (apt-get install chromium)"
+    command = [
+        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--virtual-time-budget=10000", "--dump-dom", page.as_uri(),
+    ]  # fmt: skip
+    dom = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stdout
+    found = re.search(r'data-rendered="([^"]*)"', dom)
+    assert found, f"the page's load handler did not run: {dom[:500]}"
+    return {name for name in found.group(1).split(",") if name}
