@@ -66,6 +66,8 @@ def run(args: list[str], home: Path, **env: str) -> subprocess.CompletedProcess[
         ["drift", "check"],
         ["canary"],
         ["canary", "decide"],
+        ["pipeline", "daily"],
+        ["simulate"],
     ],
 )
 def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
@@ -228,6 +230,25 @@ def test_canary_decide_and_auto_retrain_on_an_empty_registry(tmp_path: Path) -> 
     auto = run(["pipeline", "run", "credit-risk", "--auto"], home)
     assert auto.returncode == 0, auto.stderr
     assert "credit-risk: no trigger fired" in auto.stdout
+
+
+def test_pipeline_daily_ingests_a_day_and_checks_every_model(tmp_path: Path) -> None:
+    home = tmp_path / "var"
+    env = {"NIVESH_USERS": "30", "NIVESH_MONTHS": "2"}
+    assert run(["data", "generate"], home, **env).returncode == 0
+    day = run(["pipeline", "daily", "--days", "1", "--scenario", "fraud-wave"], home, **env)
+    assert day.returncode == 0, day.stderr
+    report = json.loads(day.stdout)
+    manifest = json.loads((home / "data" / "synthetic" / "manifest.json").read_text())
+    assert report["day"] == manifest["advanced"]["last_day"]
+    assert report["data_version"] == manifest["version"]
+    assert (report["scenario"], report["new_rows"]) == ("fraud-wave", manifest["advanced"]["rows"])
+    assert report["snapshots_built"] > 0
+    assert [item["status"] for item in report["drift"]] == ["skipped"] * 6  # no champion yet
+    assert report["retrains"] == []
+    unknown = run(["pipeline", "daily", "--scenario", "meteor"], home, **env)
+    assert unknown.returncode == 2
+    assert "meteor" in unknown.stderr
 
 
 def test_up_rejects_an_unknown_model_with_one_line(tmp_path: Path) -> None:

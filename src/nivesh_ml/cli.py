@@ -570,7 +570,7 @@ def simulate(
         ),
     ] = None,
     scenario_start: Annotated[int, typer.Option(help="The simulated day the scenario begins.")] = 10,
-    users: Annotated[int, typer.Option(help="Simulated population.")] = 400,
+    users: Annotated[int, typer.Option(help="Simulated population.")] = 1_000,
     months: Annotated[int, typer.Option(help="Months of history before the first simulated day.")] = 12,
     out: Annotated[
         Path | None, typer.Option(help="Simulation folder (default <home>/simulations/<scenario>).")

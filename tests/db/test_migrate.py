@@ -44,8 +44,8 @@ COLUMNS = {
         "dataset_drift", "columns", "reference_rows", "current_rows", "report_path", "mlflow_run_id",
     },
     "canary_decision": {
-        "id", "model_key", "model_name", "champion_version", "challenger_version", "outcome", "reason", "loss",
-        "champion_n", "challenger_n", "champion_loss", "challenger_loss", "p_value", "canary_since",
+        "id", "model_key", "model_name", "champion_version", "challenger_version", "outcome", "reason",
+        "loss", "champion_n", "challenger_n", "champion_loss", "challenger_loss", "p_value", "canary_since",
         "decided_at",
     },
 }  # fmt: skip

@@ -47,6 +47,9 @@ class TrainOptions:
     # credit risk (20 Optuna trials). `nivesh-ml train MODEL` runs the full recipes.
     fast: bool = False
     backend: str = "local"  # the assistant only: "local" (LoRA here) or "vertex" (Gemini tuning)
+    # With ``quick``: the quick recipe on the home's data set instead of a small one generated in
+    # memory. Retraining sets it, so a quick retrain still learns from the days ingested since.
+    home_data: bool = False
 
 
 @dataclass(frozen=True)

@@ -58,10 +58,10 @@ def nivesh_data(
     settings: Settings, options: TrainOptions, quick: GeneratorConfig
 ) -> tuple[SyntheticData, str]:
     """The synthetic data to train on, and where it came from: ``--data-dir``, the ``quick`` data
-    generated in memory, or the home's data set."""
+    generated in memory (unless ``home_data``), or the home's data set."""
     if options.data_dir is not None:
         return read_dataset(options.data_dir), str(options.data_dir)
-    if options.quick:
+    if options.quick and not options.home_data:
         config = GeneratorConfig(users=quick.users, months=quick.months, seed=options.seed)
         # generated in memory; the "source" names what it would be called on disk
         return generate(config), str(

@@ -82,7 +82,8 @@ def train(settings: Settings, model: str, context: Mapping[str, Any]) -> Context
     decides (``monitoring.canary``).
     """
     canary_first = settings.model_copy(update={"promote_via_canary": True})
-    report = trainer(model)(canary_first, TrainOptions(quick=bool(context.get("quick"))))
+    options = TrainOptions(quick=bool(context.get("quick")), home_data=True)  # learn from what is new
+    report = trainer(model)(canary_first, options)
     trigger = dict(context.get("trigger") or MANUAL)
     tracking_client = client(settings)
     tracking_client.set_tag(report.run_id, TAG_TRIGGER, str(trigger.get("kind", "manual")))

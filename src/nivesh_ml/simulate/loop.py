@@ -35,7 +35,7 @@ import httpx
 import numpy as np
 import pandas as pd
 
-from nivesh_ml.config import Settings
+from nivesh_ml.config import QualityBar, Settings
 from nivesh_ml.data.nivesh import synthetic_dir
 from nivesh_ml.data.scenarios import SCENARIO_DESCRIPTIONS
 from nivesh_ml.data.synthetic.outcomes import credit_outcomes
@@ -56,6 +56,9 @@ __all__ = ["LOOPED_MODELS", "SimulationConfig", "prepare_simulation", "run_simul
 log = get_logger(__name__)
 
 LOOPED_MODELS: tuple[str, ...] = ("credit-risk", "anomaly")  # the models the generated data drives
+# A small population measures credit risk's AUC on a few dozen defaulters (about 0.05 either way by
+# chance): its bar is relaxed so the first champion registers; the loop, not the model, is on trial.
+SIMULATION_BARS: dict[str, QualityBar] = {"credit-risk": QualityBar(metric="auc", threshold=0.65)}
 KEY_FILE = "api_key"
 DAYS_FILE = "days.jsonl"
 CONFIG_FILE = "config.json"
@@ -68,8 +71,8 @@ class SimulationConfig:
     days: int = 60
     scenario: str | None = None
     scenario_start: int = 10  # the simulated day the scenario begins (1 = the first)
-    users: int = 400
-    months: int = 12
+    users: int = 1_000
+    months: int = 12  # at least 8: the anomaly split holds 2 warm-up, 2 calibration, 2 test months
     seed: int = 42
     models: tuple[str, ...] = LOOPED_MODELS
     credit_requests: int = 150  # users scored per day
@@ -132,6 +135,7 @@ def simulation_settings(base: Settings, folder: Path, config: SimulationConfig) 
             "canary_traffic_percentage": config.canary_percentage,
             "canary_min_feedback": config.canary_min_feedback,
             "api_keys": [],
+            "quality_bars": {**base.quality_bars, **SIMULATION_BARS},
         }
     )
 
@@ -206,7 +210,7 @@ def prepare_simulation(base: Settings, folder: Path, config: SimulationConfig) -
     daily.refresh_features(settings)
     for model in config.models:
         if "champion" not in current_aliases(settings, model):
-            report = trainer(model)(settings, TrainOptions(quick=config.quick))
+            report = trainer(model)(settings, TrainOptions(quick=config.quick, home_data=True))
             log.info(f"simulate: {model} v{report.version} {report.outcome}: {report.reason}")
             if "champion" not in current_aliases(settings, model):
                 raise NiveshError(f"simulate: {model} trained no champion ({report.reason})")
@@ -244,7 +248,7 @@ def _one_day(
     if "anomaly" in config.models:
         _anomaly_traffic(settings, config, http, state, day, rng, served)
     quality = _send_due_feedback(http, state, day)
-    _wait_logged(http)
+    _wait_logged(settings, state.answered)
     drift = daily.check_drift_all(settings, datetime.now(UTC) - traffic_began)
     drift = [item for item in drift if item["model"] in config.models]
     alarms = _alarms(settings, config.models)
@@ -414,17 +418,14 @@ def _send_due_feedback(http: httpx.Client, state: _State, day: int) -> dict[str,
     }
 
 
-def _wait_logged(http: httpx.Client, timeout_s: float = 30.0) -> None:
-    """Until the server's prediction-log queue is empty (every answered prediction written)."""
+def _wait_logged(settings: Settings, answered: int, timeout_s: float = 60.0) -> None:
+    """Until every answered prediction is in the app DB's log (the server writes it in batches)."""
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        metrics = http.get("/metrics").text
-        depth = [line for line in metrics.splitlines() if line.startswith("nivesh_predlog_queue_depth ")]
-        if depth and float(depth[0].split()[1]) == 0:
-            time.sleep(0.3)  # the writer took the last batch off the queue: let it commit
-            return
+    while _logged(settings) < answered:
+        if time.monotonic() > deadline:
+            missing = answered - _logged(settings)
+            raise NiveshError(f"simulate: {missing} answered predictions not logged after {timeout_s:.0f} s")
         time.sleep(0.2)
-    raise NiveshError("simulate: the prediction log did not drain in 30 s")
 
 
 def _logged(settings: Settings) -> int:
