@@ -591,7 +591,7 @@ def simulate(
     records = run_simulation(settings, folder, config)
     page, summary = write_report(
         folder, records, json.loads((folder / "config.json").read_text()),
-        drift_threshold=settings.drift_share_threshold,
+        drift_thresholds={model: settings.drift_threshold(model) for model in config.models},
     )  # fmt: skip
     stdout.print(f"report {page}; summary {summary}")
     stdout.print(summary.read_text())

@@ -46,6 +46,10 @@ class QualityBar(BaseModel):
 
 
 # The issues' targets, relaxed a little so a quick training run can still register a challenger.
+# Per-model alarm thresholds, where a model's inputs call for one (none by default: see
+# docs/BENCHMARKS.md, "Living platform", for what a quiet simulated month raises).
+DEFAULT_DRIFT_SHARE_THRESHOLDS: dict[str, float] = {}
+
 DEFAULT_QUALITY_BARS: dict[str, QualityBar] = {
     "intent": QualityBar(metric="accuracy", threshold=0.90),
     "ner": QualityBar(metric="f1", threshold=0.85),
@@ -222,6 +226,10 @@ class Settings(BaseSettings):
         0.05, gt=0, lt=1, description="A gap above its limit fails the gate when significant at this level."
     )
     drift_share_threshold: float = Field(0.3, gt=0, le=1, description="Share of drifted columns that alerts.")
+    drift_share_thresholds: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_DRIFT_SHARE_THRESHOLDS),
+        description="Per model: the share of drifted columns that alerts, instead of the one above (JSON).",
+    )
     drift_consecutive_checks: int = Field(
         2,
         ge=1,
@@ -294,6 +302,10 @@ class Settings(BaseSettings):
     def tracking_uri(self) -> str:
         """MLflow tracking URI, defaulting to SQLite under ``home``."""
         return self.mlflow_tracking_uri or f"sqlite:///{(self.mlflow_dir / 'mlflow.db').as_posix()}"
+
+    def drift_threshold(self, model: str) -> float:
+        """The share of drifted columns that makes ``model``'s data set drifted."""
+        return self.drift_share_thresholds.get(model, self.drift_share_threshold)
 
     def export_offline_env(self) -> None:
         """Tell MLflow and Hugging Face libraries in this process never to call out."""

@@ -27,6 +27,7 @@ from nivesh_ml.config import OFFLINE_ENV, QualityBar, Settings, load_settings
 from nivesh_ml.db import ModelPrediction, repository, session_scope
 from nivesh_ml.db.app import app_engine
 from nivesh_ml.models.anomaly.model import AnomalyDetector
+from nivesh_ml.models.anomaly.train import ANOMALY_REFERENCE_ROWS
 from nivesh_ml.models.common import TrainOptions, trainer
 from nivesh_ml.models.intent.config import DATA_DIR, LABELS, IntentConfig
 from nivesh_ml.models.intent.data import load_nivesh_splits
@@ -35,7 +36,7 @@ from nivesh_ml.models.ner.config import DEFAULT_DATA_DIR
 from nivesh_ml.models.ner.data import SPLIT_FILES, read_examples
 from nivesh_ml.models.ner.model import load_ner_model
 from nivesh_ml.models.pyfunc import unwrap
-from nivesh_ml.monitoring.drift import check_drift, reference_features
+from nivesh_ml.monitoring.drift import MIN_SEASON_ROWS, check_drift, reference_features, same_season
 from nivesh_ml.monitoring.drift_space import (
     ANOMALY_STATS,
     DRIFT_ROWS,
@@ -168,6 +169,7 @@ def test_anomaly_row_is_the_debit_its_context_the_users_usual_and_the_verdict() 
         **{name: float(value) for name, value in stats.items()},
         "score": 0.91,
         "flagged": True,
+        "_season": "mid",  # the 14th in India: the middle of the month
     }
     assert set(ANOMALY_STATS) == {*stats, "night_share_365d"}
 
@@ -322,15 +324,18 @@ def test_anomaly_champion_reports_shifted_traffic_and_not_traffic_like_its_refer
     _, reference = reference_features(settings, "anomaly")
     assert list(reference.columns) == [
         "amount", "hour", "category", "channel", "context_debits", *ANOMALY_STATS, "score", "flagged",
+        "_season",
     ]  # fmt: skip
-    assert 100 <= len(reference) <= 500
+    assert 100 <= len(reference) <= ANOMALY_REFERENCE_ROWS
+    reference = reference[reference["_season"] == "mid"]  # the traffic below is of the 14th
+    assert len(reference) >= MIN_SEASON_ROWS
     like = reference.sample(n=300, replace=True, random_state=1)
     replace_traffic(
         settings, "anomaly", AnomalyResponse, [anomaly_exchange(row) for _, row in like.iterrows()]
     )
     calm = check_drift(settings, "anomaly", timedelta(hours=1))
     assert not calm.dataset_drift, calm.columns
-    assert (calm.current_rows, calm.reference_rows) == (300, len(reference))
+    assert (calm.current_rows, calm.reference_rows) == (300, len(reference))  # this season's rows only
     # big night-time cash withdrawals, scored by the champion itself
     detector = unwrap(load_model(settings, "anomaly", "champion"), AnomalyDetector)
     shifted = like.assign(amount=like["amount"] * 25, hour=3, channel="ATM")
@@ -339,7 +344,7 @@ def test_anomaly_champion_reports_shifted_traffic_and_not_traffic_like_its_refer
     result = check_drift(settings, "anomaly", timedelta(hours=1))
     assert result.dataset_drift, result.columns
     assert all(result.columns[name]["drifted"] for name in ("amount", "hour", "channel", "score", "flagged"))
-    assert not any(result.columns[name]["drifted"] for name in ("category", *ANOMALY_STATS))
+    assert not any(result.columns[name]["drifted"] for name in ("category", *ANOMALY_STATS)), result.columns
 
 
 def ner_texts() -> list[str]:
@@ -417,3 +422,15 @@ def test_intent_champion_reports_shifted_traffic_and_not_traffic_like_its_refere
     result = check_drift(intent_settings, "intent", timedelta(hours=1))
     assert result.dataset_drift, result.columns
     assert all(result.columns[f"text_{name}"]["drifted"] for name in ("chars", "words", "upper_share"))
+
+
+def test_traffic_is_compared_with_the_reference_rows_of_its_season() -> None:
+    reference = pd.DataFrame({"amount": range(400), "_season": ["turn"] * 150 + ["mid"] * 250})
+    turn = same_season(reference, pd.DataFrame({"amount": [1.0], "_season": ["turn"]}))
+    assert len(turn) == 150
+    assert set(turn["_season"]) == {"turn"}
+    both = same_season(reference, pd.DataFrame({"amount": [1.0, 2.0], "_season": ["turn", "mid"]}))
+    assert len(both) == 400
+    few = same_season(reference.iloc[100:], pd.DataFrame({"amount": [1.0], "_season": ["turn"]}))
+    assert len(few) == 300  # 50 turn rows are too few to stand alone: the whole reference
+    assert len(same_season(reference.drop(columns="_season"), turn)) == 400  # no season: all

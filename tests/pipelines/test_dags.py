@@ -31,8 +31,9 @@ from nivesh_ml.db.app import app_engine
 from nivesh_ml.errors import ConfigError
 from nivesh_ml.features.materialize import materialize
 from nivesh_ml.features.online import ViewKey, make_online_store
+from nivesh_ml.monitoring.drift_space import drift_frame
 from nivesh_ml.pipelines.dags.tasks import run_step
-from nivesh_ml.pipelines.daily import DAILY_STEPS, refresh_features
+from nivesh_ml.pipelines.daily import DAILY_STEPS, prepare_data, refresh_features
 from nivesh_ml.pipelines.retrain import STEPS
 from nivesh_ml.tracking.loading import resolve_alias
 from nivesh_ml.tracking.registry import apply_gate
@@ -123,9 +124,22 @@ def _frame(n: int, shift: float, seed: int) -> pd.DataFrame:
     )
 
 
+def _exchange(model: str, row: dict[str, float]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A logged request and answer of ``model`` carrying ``row``'s two values in its drift space."""
+    if model == "anomaly":
+        transaction = {
+            "user_id": "U0000001", "amount": round(row["income"] / 100, 2), "merchant": "Croma",
+            "category": "shopping", "channel": "UPI", "timestamp": "2026-01-14T12:00:00+05:30",
+            "direction": "debit",
+        }  # fmt: skip
+        return {"transaction": transaction, "context": []}, {"score": row["utilisation"], "is_anomaly": False}
+    return {"features": row}, {}
+
+
 def _champion_with_traffic(settings: Settings, model: str, traffic: pd.DataFrame) -> None:
-    """A champion whose training reference is ``_frame(shift=0)``, and its logged traffic."""
-    reference = _frame(1_000, 0.0, 1)
+    """A champion whose reference is ``_frame(shift=0)`` in its drift space, and its logged traffic."""
+    exchanges = [_exchange(model, row) for row in _frame(1_000, 0.0, 1).to_dict("records")]
+    reference = drift_frame(model, exchanges)
     with start_training_run(settings, model) as run:
         run.log_reference(reference)
         version = run.log_model(Echo(), signature=infer_signature(reference), input_example=reference.head(1))
@@ -133,9 +147,9 @@ def _champion_with_traffic(settings: Settings, model: str, traffic: pd.DataFrame
     with session_scope(app_engine(settings)) as session:
         row = repository.get_model_version(session, registered_name(model), version.version)
         assert row is not None
-        for features in traffic.to_dict("records"):
+        for request, answer in (_exchange(model, features) for features in traffic.to_dict("records")):
             repository.log_prediction(
-                session, model_id=row.id, input_data={"features": features}, prediction={}, latency_ms=1.0
+                session, model_id=row.id, input_data=request, prediction=answer, latency_ms=1.0
             )
 
 
@@ -182,7 +196,8 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Airflow:
         _champion_with_traffic(settings, "credit-risk", _frame(300, 1.0, 2))  # drifted
         _champion_with_traffic(settings, "anomaly", _frame(300, 0.0, 3))  # same distribution
         _features_30_hours_old(_settings(homes[REFRESH]))
-        refresh_features(_settings(homes[DAILY]))  # a data set (generated) and its features, before the day
+        prepare_data(_settings(homes[DAILY]))  # a data set and its features, before the day
+        refresh_features(_settings(homes[DAILY]))
     plan = [
         (RETRAIN, {"quick": True}, str(homes[RETRAIN])),
         (DRIFT, {"window": "7d", "quick": True}, str(homes[DRIFT])),

@@ -44,7 +44,7 @@ from nivesh_ml.db.app import app_engine
 from nivesh_ml.errors import DataError, ModelNotFoundError
 from nivesh_ml.log import get_logger
 from nivesh_ml.monitoring.drift_metrics import DriftCollector
-from nivesh_ml.monitoring.drift_space import drift_frame
+from nivesh_ml.monitoring.drift_space import SEASON, drift_frame
 from nivesh_ml.monitoring.window import parse_window
 from nivesh_ml.tracking.loading import resolve_alias
 from nivesh_ml.tracking.runs import REFERENCE_DIR
@@ -65,6 +65,7 @@ log = get_logger(__name__)
 
 MAX_ROWS = 20_000
 MIN_CURRENT_ROWS = 30
+MIN_SEASON_ROWS = 100  # reference rows of the traffic's season needed to compare with them alone
 _FETCH = 500  # ids per IN (...) query: far below SQLite's and PostgreSQL's bind limits
 
 
@@ -153,6 +154,7 @@ def check_drift(
     now = now or datetime.now(UTC)
     version, reference = reference_features(settings, model)
     current, logged = current_features(settings, model, now - window, max_rows=max_rows)
+    reference = same_season(reference, current)
     columns = _comparable(reference, current)
     if len(current) < MIN_CURRENT_ROWS or not columns:
         raise DataError(
@@ -173,7 +175,7 @@ def check_drift(
         reference_rows=len(reference),
         current_rows=logged,
         drift_share=share,
-        dataset_drift=share >= settings.drift_share_threshold,
+        dataset_drift=share >= settings.drift_threshold(model),
         columns=per_column,
         report_html=str(html),
         mlflow_run_id="",  # the run's own id, once it is logged
@@ -192,8 +194,22 @@ def _comparable(reference: pd.DataFrame, current: pd.DataFrame) -> list[str]:
     return [
         column
         for column in reference.columns
-        if column in current.columns and reference[column].notna().any() and current[column].notna().any()
-    ]
+        if column in current.columns and not column.startswith("_")
+        and reference[column].notna().any() and current[column].notna().any()
+    ]  # fmt: skip
+
+
+def same_season(reference: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
+    """The reference rows from the parts of the cycle the traffic comes from (``_season``: the turn or
+    the middle of the month), when there are at least :data:`MIN_SEASON_ROWS` of them; else all.
+
+    A day of traffic at the turn of the month (salary, rent, EMIs, bills) differs from a reference
+    drawn over whole months in its categories and amounts: compared with all of it, a quiet first
+    week raised a drift alarm every simulated month (docs/BENCHMARKS.md, "Living platform")."""
+    if SEASON not in reference.columns or SEASON not in current.columns:
+        return reference
+    matched = reference[reference[SEASON].isin(set(current[SEASON].dropna()))]
+    return matched if len(matched) >= MIN_SEASON_ROWS else reference
 
 
 def compare(

@@ -15,7 +15,8 @@ credit-risk    the ``user_financial_profile`` features (read online, or sent in 
 spending       ``spend_<category>_<days>d`` of ``spending_patterns``: what the forecaster reads
 anomaly        the debit (``amount``, IST ``hour``, ``category``, ``channel``, ``context_debits``
                sent with it), the user's usual from ``transaction_stats`` (:data:`ANOMALY_STATS`)
-               and the answer (``score``, ``flagged``); credits are not scored, so not compared
+               and the answer (``score``, ``flagged``); credits are not scored, so not compared;
+               ``_season`` (turn or middle of the month) picks the reference rows to compare with
 intent         :func:`text_stats` of the query, the ``intent`` answered and its ``confidence``
 ner            :func:`text_stats` of the text, ``entities_<label>``: entities found per label
 assistant      :func:`text_stats` of the last user message, the ``tool`` called (``none``: a reply)
@@ -43,6 +44,7 @@ __all__ = [
     "ANOMALY_STATS",
     "DRIFT_ROWS",
     "REFERENCE_SAMPLE",
+    "SEASON",
     "SPENDING_COLUMNS",
     "DriftRow",
     "Exchange",
@@ -55,6 +57,9 @@ __all__ = [
 DriftRow = Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
 Exchange = tuple[Mapping[str, Any], Mapping[str, Any]]  # a request and the model's answer to it
 
+# A column a row may carry to say which part of a cycle it comes from (not compared): a check
+# compares the traffic with the reference rows of the same parts (monitoring.drift).
+SEASON = "_season"
 REFERENCE_SAMPLE = 500  # held-out rows a reference is made of: enough for the tests of drift, cheap
 SPENDING_COLUMNS: tuple[str, ...] = tuple(
     f"spend_{category}_{days}d" for category in SPEND_CATEGORIES for days in SpendingConfig().windows_days
@@ -110,6 +115,7 @@ def anomaly_row(request: Mapping[str, Any], answer: Mapping[str, Any]) -> dict[s
         **{name: _number(stats.get(name)) for name in ANOMALY_STATS},
         "score": _number(answer.get("score")),
         "flagged": answer.get("is_anomaly") is True,
+        SEASON: _season(transaction.get("timestamp")),
     }
 
 
@@ -210,6 +216,16 @@ def _number(value: Any) -> float:
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         return math.nan
     return float(value)
+
+
+def _season(timestamp: Any) -> str:
+    """Where in the month the debit falls (IST): ``turn`` (the 28th to the 5th: salary, rent, EMIs,
+    bills) or ``mid``; ``unknown`` if unreadable."""
+    try:
+        day = ist(timestamp).day
+    except (TypeError, ValueError):
+        return "unknown"
+    return "turn" if day >= 28 or day <= 5 else "mid"
 
 
 def _hour(timestamp: Any) -> float:

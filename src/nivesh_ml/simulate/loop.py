@@ -24,6 +24,8 @@ and JSON summary.
 from __future__ import annotations
 
 import json
+import signal
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -167,6 +169,7 @@ def run_simulation(
         "NIVESH_CANARY_TRAFFIC_PERCENTAGE": str(config.canary_percentage),
     }
     first = len(records) + 1
+    _exit_on_sigterm()  # a terminated simulation still stops its server (the with-blocks unwind)
     with (
         server_process(settings.home, folder / "server.log", key, env) as server,
         httpx.Client(base_url=server.url, headers={"X-API-Key": key}, timeout=60) as http,
@@ -181,6 +184,14 @@ def run_simulation(
                 on_day(record)
             advance(1)
     return records
+
+
+def _exit_on_sigterm() -> None:
+    def stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
 
 
 def _check_config(folder: Path, config: SimulationConfig) -> None:

@@ -1,7 +1,7 @@
 """The simulation's report: an HTML page with four plots and a JSON summary of what a reviewer checks.
 
 Plots (matplotlib, embedded as PNG so the page is one self-contained file): drift share per
-model per day with the threshold and the scenario's start; live quality per model version over
+model per day with each model's alarm threshold and the scenario's start; live quality per model version over
 the outcomes that arrived each day; the challenger's share of each model's traffic; and which
 version was champion each day, with promotions and rollbacks marked.
 
@@ -32,7 +32,7 @@ QUALITY_METRIC: dict[str, str] = {"credit-risk": "auc", "anomaly": "recall"}
 
 
 def summarise(
-    records: Sequence[Mapping[str, Any]], config: Mapping[str, Any], *, drift_threshold: float
+    records: Sequence[Mapping[str, Any]], config: Mapping[str, Any], *, drift_thresholds: Mapping[str, float]
 ) -> dict[str, Any]:
     """What the simulation showed, model by model, in one JSON-ready dict."""
     start = int(config["scenario_start"]) if config.get("scenario") else None
@@ -70,7 +70,7 @@ def summarise(
         "scenario": config.get("scenario"),
         "scenario_start": start,
         "days": len(records),
-        "drift_threshold": drift_threshold,
+        "drift_thresholds": dict(drift_thresholds),
         "models": models,
         "detected_on": first,  # the model whose alarm came first
         "days_to_detection": seen[first] if first else None,
@@ -91,15 +91,19 @@ def _detected_by(retrains: Sequence[Mapping[str, Any]], day: int) -> str:
 
 
 def write_report(
-    folder: Path, records: Sequence[Mapping[str, Any]], config: Mapping[str, Any], *, drift_threshold: float
+    folder: Path,
+    records: Sequence[Mapping[str, Any]],
+    config: Mapping[str, Any],
+    *,
+    drift_thresholds: Mapping[str, float],
 ) -> tuple[Path, Path]:
     """Write ``report.html``, ``summary.json`` and ``plots/<name>.png`` into ``folder``; returns the
     first two's paths."""
-    summary = summarise(records, config, drift_threshold=drift_threshold)
+    summary = summarise(records, config, drift_thresholds=drift_thresholds)
     summary_path = folder / "summary.json"
     summary_path.write_text(json.dumps(summary, indent=2, default=str))
     figures = {
-        "drift": _drift_plot(records, config, drift_threshold),
+        "drift": _drift_plot(records, config, drift_thresholds),
         "quality": _quality_plot(records, config),
         "traffic": _traffic_plot(records, config),
         "champions": _champion_plot(records, config),
@@ -124,7 +128,9 @@ def _mark_start(axis: Any, config: Mapping[str, Any]) -> None:
         )
 
 
-def _drift_plot(records: Sequence[Mapping[str, Any]], config: Mapping[str, Any], threshold: float) -> str:
+def _drift_plot(
+    records: Sequence[Mapping[str, Any]], config: Mapping[str, Any], thresholds: Mapping[str, float]
+) -> str:
     figure, axis = plt.subplots(figsize=(8, 3.2))
     for model in config["models"]:
         shares = []
@@ -135,8 +141,10 @@ def _drift_plot(records: Sequence[Mapping[str, Any]], config: Mapping[str, Any],
                 if d["model"] == model and d["drift_share"] is not None
             ]
             shares.append(found[0] if found else float("nan"))
-        axis.plot(_days(records), shares, marker="o", markersize=3, label=model)
-    axis.axhline(threshold, color="red", linewidth=1, label="alarm threshold")
+        line = axis.plot(_days(records), shares, marker="o", markersize=3, label=model)[0]
+        axis.axhline(
+            thresholds[model], color=line.get_color(), linestyle=":", linewidth=1, label=f"{model} alarm"
+        )
     _mark_start(axis, config)
     axis.set(title="Drift: share of drifted columns", xlabel="simulated day", ylabel="share", ylim=(0, 1.05))
     return _png(figure, axis)

@@ -55,10 +55,15 @@ from nivesh_ml.tracking.loading import load_model
 from nivesh_ml.tracking.registry import apply_gate
 from nivesh_ml.tracking.runs import TrainingRun, pip_requirements, start_training_run
 
-__all__ = ["QUICK_DATA", "fit_detector", "split_features", "train"]
+__all__ = ["ANOMALY_REFERENCE_ROWS", "QUICK_DATA", "fit_detector", "split_features", "train"]
 
 MODEL = "anomaly"
 QUICK_DATA = GeneratorConfig(users=300, months=8)
+# Test debits the drift reference is made of: enough that each part of the month (the turn, the
+# middle; monitoring.drift.same_season) holds a few hundred.
+ANOMALY_REFERENCE_ROWS = (
+    1_000  # at most 1,000: Evidently then tests (K-S, chi-square) rather than measures distances
+)
 _TOP = 20
 
 
@@ -214,7 +219,7 @@ def _log_reference(run: TrainingRun, detector: Detector, test: FeatureSet, debit
     """The drift reference: a sample of test debits as the server logs them (with the user's
     transaction_stats row and their debits of the day before as context) and the detector's answers."""
     known = np.flatnonzero(test.stats_row >= 0)  # the server answers 404 for a user with no stats row
-    picked = known[reference_sample(len(known))]
+    picked = known[reference_sample(len(known), size=ANOMALY_REFERENCE_ROWS)]
     raw = detector.forest.score(test.matrix[picked])
     answers = [
         {"is_anomaly": bool(flag), "score": round(float(score), 4)}
