@@ -1,40 +1,26 @@
-"""The model server as a real process (``python -m nivesh_ml.serving``) on a free loopback port."""
+"""The model server as a real process (``python -m nivesh_ml.serving``) on a free loopback port,
+with the test key and test settings (``nivesh_ml.serving.process`` starts it for ``simulate``)."""
 
 from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
 from nivesh_ml.config import OFFLINE_ENV
+from nivesh_ml.serving.process import ServerProcess, free_port
 
 from .conftest import STATIC_KEY
 
-
-@dataclass(frozen=True)
-class Server:
-    """A running server process: where it answers, where it logs, the process itself."""
-
-    url: str
-    log_path: Path
-    process: subprocess.Popen[bytes]
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+Server = ServerProcess  # where it answers, where it logs, the process itself
 
 
 @contextmanager

@@ -260,7 +260,8 @@ def _one_day(
         _anomaly_traffic(settings, config, http, state, day, rng, served)
     quality = _send_due_feedback(http, state, day)
     _wait_logged(settings, state.answered)
-    drift = daily.check_drift_all(settings, datetime.now(UTC) - traffic_began)
+    checked = datetime.now(UTC)  # the window ends here, whatever the check's imports take
+    drift = daily.check_drift_all(settings, checked - traffic_began, now=checked)
     drift = [item for item in drift if item["model"] in config.models]
     alarms = _alarms(settings, config.models)
     retrains = daily.retrain_triggered(settings, config.models, quick=config.quick)
@@ -315,20 +316,8 @@ def _credit_traffic(
     users = [f"U{index:07d}" for index in rng.choice(np.arange(1, config.users + 1), config.credit_requests)]
     outcomes = credit_outcomes(synthetic_dir(settings), sorted(set(users)), seed=config.seed)
     for user in users:
-        response = http.post("/predict/credit-risk", json={"user_id": user})
-        if response.status_code != 200:
-            raise NiveshError(
-                f"simulate: credit-risk for {user} answered {response.status_code}: {response.text}"
-            )
-        body = response.json()
-        _served(served, "credit-risk", body["model_version"])
-        state.answered += 1
-        state.pending.append(
-            _Pending(
-                "credit-risk", body["prediction_id"], body["model_version"], day + config.credit_lag_days,
-                {"probability_of_default": body["probability_of_default"]}, {"default": outcomes[user]},
-            )
-        )  # fmt: skip
+        due, actual = day + config.credit_lag_days, {"default": outcomes[user]}
+        _score(http, state, served, "credit-risk", {"user_id": user}, due, "probability_of_default", actual)
 
 
 def _anomaly_traffic(
@@ -356,18 +345,31 @@ def _anomaly_traffic(
             "transaction": _transaction(row),
             "context": [_recent(item) for item in context.itertuples(index=False)],
         }
-        response = http.post("/predict/anomaly", json=body)
-        if response.status_code != 200:
-            raise NiveshError(f"simulate: anomaly answered {response.status_code}: {response.text}")
-        answer = response.json()
-        _served(served, "anomaly", answer["model_version"])
-        state.answered += 1
-        state.pending.append(
-            _Pending(
-                "anomaly", answer["prediction_id"], answer["model_version"], day + config.fraud_lag_days,
-                {"is_anomaly": answer["is_anomaly"]}, {"is_anomaly": bool(row.is_anomaly)},
-            )
-        )  # fmt: skip
+        due, actual = day + config.fraud_lag_days, {"is_anomaly": bool(row.is_anomaly)}
+        _score(http, state, served, "anomaly", body, due, "is_anomaly", actual)
+
+
+def _score(
+    http: httpx.Client,
+    state: _State,
+    served: dict[str, dict[str, int]],
+    model: str,
+    body: dict[str, Any],
+    due_day: int,
+    answer_field: str,
+    actual: dict[str, Any],
+) -> None:
+    """One prediction through the server, counted, its outcome held back until ``due_day``."""
+    response = http.post(f"/predict/{model}", json=body)
+    if response.status_code != 200:
+        raise NiveshError(f"simulate: {model} answered {response.status_code}: {response.text[:500]}")
+    answer = response.json()
+    version = str(answer["model_version"])
+    by_version = served.setdefault(model, {})
+    by_version[version] = by_version.get(version, 0) + 1
+    state.answered += 1
+    kept = {answer_field: answer[answer_field]}
+    state.pending.append(_Pending(model, answer["prediction_id"], version, due_day, kept, actual))
 
 
 def _recent_debits(settings: Settings) -> pd.DataFrame:
@@ -402,11 +404,6 @@ def _recent(row: Any) -> dict[str, Any]:
         "category": str(row.category),
         "channel": str(row.channel),
     }
-
-
-def _served(served: dict[str, dict[str, int]], model: str, version: str) -> None:
-    by_version = served.setdefault(model, {})
-    by_version[version] = by_version.get(version, 0) + 1
 
 
 def _send_due_feedback(http: httpx.Client, state: _State, day: int) -> dict[str, dict[str, dict[str, float]]]:
