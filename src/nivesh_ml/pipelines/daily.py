@@ -126,7 +126,12 @@ def check_drift_all(
 
 
 def retrain_triggered(
-    settings: Settings, models: Sequence[str], *, quick: bool = False, max_age: timedelta | None = None
+    settings: Settings,
+    models: Sequence[str],
+    *,
+    quick: bool = False,
+    max_age: timedelta | None = None,
+    quality_window: timedelta = timedelta(days=7),
 ) -> list[dict[str, Any]]:
     """Run the retraining pipeline of each of ``models`` a trigger fires for; one record per retrain."""
     from nivesh_ml.pipelines.retrain import run_pipeline
@@ -134,7 +139,7 @@ def retrain_triggered(
 
     done = []
     for model in models:
-        fired = retrain_triggers(settings, model, max_age=max_age)
+        fired = retrain_triggers(settings, model, max_age=max_age, quality_window=quality_window)
         if not fired:
             continue
         log.info(f"retraining {model}: {fired[0]['reason']}")

@@ -120,6 +120,7 @@ class _Pending:
 class _State:
     pending: list[_Pending] = field(default_factory=list)
     answered: int = 0
+    began: list[datetime] = field(default_factory=list)  # when each recent day's traffic began
 
 
 def simulation_settings(base: Settings, folder: Path, config: SimulationConfig) -> Settings:
@@ -158,6 +159,9 @@ def run_simulation(
     state = _State(
         pending=[_Pending(**item) for item in (records[-1]["pending"] if records else [])],
         answered=records[-1]["answered_total"] if records else 0,
+        began=[
+            datetime.fromisoformat(moment) for moment in (records[-1].get("began", []) if records else [])
+        ],
     )
     env = {
         "NIVESH_API_KEYS": "[]",
@@ -264,7 +268,11 @@ def _one_day(
     drift = daily.check_drift_all(settings, checked - traffic_began, now=checked)
     drift = [item for item in drift if item["model"] in config.models]
     alarms = _alarms(settings, config.models)
-    retrains = daily.retrain_triggered(settings, config.models, quick=config.quick)
+    # live quality over the predictions of the last 7 simulated days (a simulated day is seconds)
+    began = [*state.began[-6:], traffic_began]
+    week = datetime.now(UTC) - began[0]
+    retrains = daily.retrain_triggered(settings, config.models, quick=config.quick, quality_window=week)
+    state.began = began
     canaries = daily.decide_canaries(settings, config.models)
     if retrains or any(item["status"] in ("promoted", "rolled_back") for item in canaries):
         http.post("/admin/reload").raise_for_status()
@@ -288,6 +296,7 @@ def _one_day(
         "logged_total": _logged(settings),
         "seconds": round(time.monotonic() - started, 2),
         "pending": [asdict(item) for item in state.pending],
+        "began": [moment.isoformat() for moment in state.began],
     }
 
 
