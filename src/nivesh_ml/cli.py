@@ -572,6 +572,9 @@ def simulate(
     scenario_start: Annotated[int, typer.Option(help="The simulated day the scenario begins.")] = 10,
     users: Annotated[int, typer.Option(help="Simulated population.")] = 1_000,
     months: Annotated[int, typer.Option(help="Months of history before the first simulated day.")] = 12,
+    models: Annotated[str, typer.Option(help="Looped models, comma-separated: credit-risk, anomaly.")] = (
+        "credit-risk,anomaly"
+    ),
     out: Annotated[
         Path | None, typer.Option(help="Simulation folder (default <home>/simulations/<scenario>).")
     ] = None,
@@ -584,8 +587,9 @@ def simulate(
     from nivesh_ml.simulate import SimulationConfig, run_simulation, write_report
 
     settings = _settings(ctx)
+    looped = tuple(name.strip() for name in models.split(",") if name.strip())
     config = SimulationConfig(
-        days=days, scenario=scenario, scenario_start=scenario_start, users=users, months=months
+        days=days, scenario=scenario, scenario_start=scenario_start, users=users, months=months, models=looped
     )
     folder = out or settings.home / "simulations" / (scenario or "quiet")
     records = run_simulation(settings, folder, config)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
+import subprocess  # nosec B404  # starts our own server module, argv list, no shell
 import sys
 import time
 from collections.abc import Iterator, Mapping
