@@ -44,7 +44,7 @@ __all__ = ["STATE_FILE", "BuildSource", "carried_rows", "read_full", "read_incre
 log = get_logger(__name__)
 
 STATE_FILE = "_build_state.parquet"
-_KEY = b"nivesh_feature_build"
+_META = b"nivesh_feature_build"
 _STRINGS = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
 
 
@@ -174,7 +174,7 @@ def _unusable(state: _State | None, manifest: dict[str, Any]) -> str | None:
 def _write_state(path: Path, carried: pd.DataFrame, meta: dict[str, Any]) -> None:
     """The carried rows with ``meta`` in the file's key-value metadata (temporary file, then rename)."""
     table = pa.Table.from_pandas(carried, preserve_index=False)
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), _KEY: json.dumps(meta).encode()})
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), _META: json.dumps(meta).encode()})
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
@@ -189,7 +189,7 @@ def _read_state(path: Path) -> _State | None:
         return None
     try:
         table = pq.read_table(path)
-        meta = json.loads((table.schema.metadata or {})[_KEY])
+        meta = json.loads((table.schema.metadata or {})[_META])
         return _State(
             since=pd.Timestamp(meta["since"]).as_unit("ns"),
             files=dict(meta["files"]),
