@@ -23,7 +23,7 @@ import pandas as pd
 from nivesh_ml.config import Settings
 from nivesh_ml.data.nivesh import advance_synthetic, ensure_synthetic, synthetic_dir
 from nivesh_ml.data.schemas import SCHEMAS, validate
-from nivesh_ml.data.synthetic import GeneratorConfig
+from nivesh_ml.data.synthetic import GeneratorConfig, read_manifest
 from nivesh_ml.data.synthetic.partitions import advanced_days
 from nivesh_ml.features.materialize import build_features, materialize
 from nivesh_ml.features.online import make_online_store
@@ -87,8 +87,6 @@ def ingest(
 
 
 def _advanced(settings: Settings) -> list[dict[str, Any]]:
-    from nivesh_ml.data.synthetic import read_manifest
-
     manifest = read_manifest(synthetic_dir(settings))
     return advanced_days(manifest) if manifest else []
 

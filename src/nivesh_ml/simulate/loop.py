@@ -40,7 +40,9 @@ import pandas as pd
 from nivesh_ml.config import QualityBar, Settings
 from nivesh_ml.data.nivesh import synthetic_dir
 from nivesh_ml.data.scenarios import SCENARIO_DESCRIPTIONS
+from nivesh_ml.data.synthetic import read_manifest
 from nivesh_ml.data.synthetic.outcomes import credit_outcomes
+from nivesh_ml.data.synthetic.partitions import advanced_days
 from nivesh_ml.db import ModelPrediction, session_scope
 from nivesh_ml.db.app import app_engine
 from nivesh_ml.db.migrate import upgrade
@@ -383,9 +385,6 @@ def _score(
 
 def _recent_debits(settings: Settings) -> pd.DataFrame:
     """The debits of the last two ingested days (today's, and yesterday's for the 24-hour context)."""
-    from nivesh_ml.data.synthetic import read_manifest
-    from nivesh_ml.data.synthetic.partitions import advanced_days
-
     folder = synthetic_dir(settings)
     days = advanced_days(read_manifest(folder) or {})[-2:]
     frame = pd.concat([pd.read_parquet(folder / record["file"]) for record in days], ignore_index=True)
