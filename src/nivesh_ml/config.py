@@ -230,6 +230,15 @@ class Settings(BaseSettings):
         default_factory=lambda: dict(DEFAULT_DRIFT_SHARE_THRESHOLDS),
         description="Per model: the share of drifted columns that alerts, instead of the one above (JSON).",
     )
+    outcome_alpha: float = Field(
+        0.001,
+        gt=0,
+        lt=1,
+        description=(
+            "Significance of the one-sided test that raises the outcomes trigger: more defaults or "
+            "confirmed frauds than the champion expected (one false alarm in about 3 years of daily checks)."
+        ),
+    )
     drift_consecutive_checks: int = Field(
         2,
         ge=1,

@@ -231,3 +231,40 @@ def test_a_quality_alarm_needs_the_bar_failed_in_most_resamples() -> None:
     assert _share_failing(scorer.score, unlucky, bar) < QUALITY_CONFIDENCE
     broken = pairs(-0.5)  # ranks defaulters lowest: a model that has stopped working
     assert _share_failing(scorer.score, broken, bar) >= QUALITY_CONFIDENCE
+
+
+def test_the_outcomes_trigger_fires_when_more_defaults_arrive_than_the_champion_expected(
+    tracking_settings: Settings,
+) -> None:
+    settings = tracking_settings.model_copy(update={"canary_min_feedback": 1_000})  # quality stays quiet
+    v1, _ = log_version(settings, offset=1)
+    apply_gate(settings, "credit-risk", v1, {"auc": 0.80}, EVAL)
+    rng = np.random.default_rng(6)
+    pds = np.full(400, 0.05)
+    log_outcomes(settings, v1, pds, rng.random(400) < 0.05)  # as predicted: 20 defaults expected
+    assert retrain_triggers(settings, "credit-risk", now=_later()) == []
+    log_outcomes(settings, v1, pds[:200], rng.random(200) < 0.25)  # a shock: 5x the predicted rate
+    fired = retrain_triggers(settings, "credit-risk", now=_later())
+    assert [t["kind"] for t in fired] == ["outcomes"]
+    assert "30.0 expected" in fired[0]["reason"]
+    assert "defaults among 600 outcomes of v1" in fired[0]["reason"]
+
+
+def test_the_anomaly_outcomes_trigger_expects_the_fraud_rate_of_its_training_data(
+    tracking_settings: Settings,
+) -> None:
+    from nivesh_ml.pipelines.triggers import outcome_alarm
+    from nivesh_ml.tracking.store import registered_name
+
+    v1, _ = log_version(tracking_settings, "anomaly", offset=1)
+    mlflow = client(tracking_settings)
+    run_id = mlflow.get_model_version(registered_name("anomaly"), v1).run_id
+    mlflow.log_metric(run_id, "transactions", 10_000)
+    mlflow.log_metric(run_id, "anomalies", 60)  # 0.6% of debits
+    usual = [(0, 1)] * 3 + [(0, 0)] * 497  # 3 frauds in 500 debits: the training rate
+    assert outcome_alarm(tracking_settings, "anomaly", v1, usual) is None
+    wave = [(1, 1)] * 15 + [(0, 0)] * 485  # 5x: a fraud wave
+    reason = outcome_alarm(tracking_settings, "anomaly", v1, wave)
+    assert reason is not None
+    assert "15 confirmed frauds among 500 outcomes" in reason
+    assert "3.0 expected" in reason

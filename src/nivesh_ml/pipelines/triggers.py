@@ -1,4 +1,5 @@
-"""Why a model should be retrained now: drift, live quality below its bar, or its age.
+"""Why a model should be retrained now: drift, outcomes it did not expect, live quality below its
+bar, or its age.
 
 :func:`retrain_triggers` reads what the platform already records (the newest drift check in the
 app DB, live quality from ``/feedback`` outcomes, the champion's registration time) and returns
@@ -7,6 +8,12 @@ the trigger it ran for on the training run (``nivesh.trigger``, ``nivesh.trigger
 
 - **drift**: the champion's newest ``NIVESH_DRIFT_CONSECUTIVE_CHECKS`` (2) drift checks all say the
   data set drifted (:func:`drift_alarm`).
+- **outcomes**: more positive outcomes arrived than the champion expected, beyond chance
+  (:func:`outcome_alarm`): defaults against the sum of the probabilities of default it gave
+  (credit risk), confirmed fraud against the fraud rate of its training data (anomaly). This is
+  what a change of the world shows first when its inputs hardly move: salaries that stop raise
+  defaults before a 3- to 12-month profile feature shifts, and a fraud wave is a few rows a day
+  among ordinary debits.
 - **quality**: the champion's live value of its gate metric (``NIVESH_QUALITY_BARS``) over the
   last ``quality_window`` fails the bar, with at least ``NIVESH_CANARY_MIN_FEEDBACK`` outcomes
   (fewer say nothing), and fails it in at least 95% of 200 bootstrap resamples of those outcomes:
@@ -25,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+from scipy.stats import poisson
 
 from nivesh_ml.config import QualityBar, Settings
 from nivesh_ml.db import repository, session_scope
@@ -33,9 +41,9 @@ from nivesh_ml.monitoring.quality import SCORERS, Pair, feedback_rows
 from nivesh_ml.tracking.registry import current_aliases
 from nivesh_ml.tracking.store import client, registered_name
 
-__all__ = ["Trigger", "drift_alarm", "retrain_triggers"]
+__all__ = ["Trigger", "drift_alarm", "outcome_alarm", "retrain_triggers"]
 
-Trigger = dict[str, str]  # {"kind": "drift" | "quality" | "schedule", "reason": "..."}
+Trigger = dict[str, str]  # {"kind": "drift" | "outcomes" | "quality" | "schedule", "reason": "..."}
 
 BOOTSTRAP = 200  # resamples of the outcomes behind a quality alarm
 QUALITY_CONFIDENCE = 0.95  # the share of them that must fail the bar
@@ -59,7 +67,11 @@ def retrain_triggers(
     drift = drift_alarm(settings, model, champion)
     if drift:
         found.append({"kind": "drift", "reason": drift})
-    quality = _quality(settings, model, champion, now, quality_window)
+    pairs = _champion_pairs(settings, model, champion, now, quality_window)
+    outcomes = outcome_alarm(settings, model, champion, pairs)
+    if outcomes:
+        found.append({"kind": "outcomes", "reason": outcomes})
+    quality = _quality(settings, model, champion, pairs)
     if quality:
         found.append({"kind": "quality", "reason": quality})
     if max_age is not None:
@@ -90,13 +102,68 @@ def drift_alarm(settings: Settings, model: str, champion: str) -> str | None:
     )
 
 
-def _quality(settings: Settings, model: str, champion: str, now: datetime, window: timedelta) -> str | None:
-    bar = settings.quality_bars[model]
+def _champion_pairs(
+    settings: Settings, model: str, champion: str, now: datetime, window: timedelta
+) -> list[Pair]:
+    """(predicted, actual) of the champion's predictions in the last ``window`` that have an outcome."""
+    scorer = SCORERS[model]
     rows = [
         row for row in feedback_rows(settings, [model], now - window, now) if str(row.version) == champion
     ]
+    return [pair for row in rows if (pair := scorer.pair(_mapping(row.prediction), row.actual_outcome))]
+
+
+def outcome_alarm(settings: Settings, model: str, champion: str, pairs: Sequence[Pair]) -> str | None:
+    """Why ``pairs`` (the champion's recent outcomes) hold more positives than it expected, or None.
+
+    The count of positives is compared with its expectation under the champion's own view of the
+    world (:data:`EXPECTED`) by a one-sided Poisson test at ``NIVESH_OUTCOME_ALPHA``: for a sum of
+    Bernoulli outcomes the Poisson tail of the same mean is the wider one, so the test errs on the
+    side of no alarm. Models with no expectation (or no outcomes yet) say nothing."""
+    expect = EXPECTED.get(model)
+    if expect is None or not pairs:
+        return None
+    expected = expect(settings, model, champion, pairs)
+    if expected is None or expected <= 0:
+        return None
+    observed = int(sum(int(actual) for _, actual in pairs))
+    p_value = float(poisson.sf(observed - 1, expected))
+    if p_value >= settings.outcome_alpha:
+        return None
+    return (
+        f"{model}: {observed} {POSITIVE[model]} among {len(pairs)} outcomes of v{champion}, "
+        f"{expected:.1f} expected (one-sided Poisson p = {p_value:.2g} < {settings.outcome_alpha})"
+    )
+
+
+def _credit_expected(settings: Settings, model: str, champion: str, pairs: Sequence[Pair]) -> float:
+    """A calibrated model expects the sum of the probabilities of default it gave."""
+    return float(sum(float(probability) for probability, _ in pairs))
+
+
+def _anomaly_expected(settings: Settings, model: str, champion: str, pairs: Sequence[Pair]) -> float | None:
+    """The fraud rate among the debits of the champion's held-out test set, times the outcomes."""
+    metrics = _run_metrics(settings, model, champion)
+    debits, anomalies = metrics.get("transactions"), metrics.get("anomalies")
+    if not debits or anomalies is None:
+        return None
+    return len(pairs) * float(anomalies) / float(debits)
+
+
+Expectation = Callable[[Settings, str, str, Sequence[Pair]], float | None]
+EXPECTED: dict[str, Expectation] = {"credit-risk": _credit_expected, "anomaly": _anomaly_expected}
+POSITIVE: dict[str, str] = {"credit-risk": "defaults", "anomaly": "confirmed frauds"}
+
+
+def _run_metrics(settings: Settings, model: str, version: str) -> dict[str, float]:
+    mlflow = client(settings)
+    run_id = mlflow.get_model_version(registered_name(model), version).run_id
+    return dict(mlflow.get_run(run_id).data.metrics) if run_id else {}
+
+
+def _quality(settings: Settings, model: str, champion: str, pairs: Sequence[Pair]) -> str | None:
+    bar = settings.quality_bars[model]
     scorer = SCORERS[model]
-    pairs = [pair for row in rows if (pair := scorer.pair(_mapping(row.prediction), row.actual_outcome))]
     if len(pairs) < settings.canary_min_feedback:
         return None
     value = scorer.score(pairs).get(bar.metric)
