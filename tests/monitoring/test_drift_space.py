@@ -336,6 +336,15 @@ def test_anomaly_champion_reports_shifted_traffic_and_not_traffic_like_its_refer
     calm = check_drift(settings, "anomaly", timedelta(hours=1))
     assert not calm.dataset_drift, calm.columns
     assert (calm.current_rows, calm.reference_rows) == (300, len(reference))  # this season's rows only
+    # the same debits, a fifth of them flagged: the inputs did not move, what users get did
+    flagging = like.assign(flagged=[k % 5 == 0 for k in range(len(like))])
+    replace_traffic(
+        settings, "anomaly", AnomalyResponse, [anomaly_exchange(row) for _, row in flagging.iterrows()]
+    )
+    flags = check_drift(settings, "anomaly", timedelta(hours=1))
+    assert flags.dataset_drift, flags.columns
+    assert flags.answers_drifted == ("flagged",)
+    assert flags.drift_share < settings.drift_threshold("anomaly")
     # big night-time cash withdrawals, scored by the champion itself
     detector = unwrap(load_model(settings, "anomaly", "champion"), AnomalyDetector)
     shifted = like.assign(amount=like["amount"] * 25, hour=3, channel="ATM")
@@ -430,7 +439,11 @@ def test_traffic_is_compared_with_the_reference_rows_of_its_season() -> None:
     assert len(turn) == 150
     assert set(turn["_season"]) == {"turn"}
     both = same_season(reference, pd.DataFrame({"amount": [1.0, 2.0], "_season": ["turn", "mid"]}))
-    assert len(both) == 400
+    assert both["_season"].value_counts().to_dict() == {"turn": 150, "mid": 150}  # the traffic's mix
+    mostly_mid = same_season(
+        reference, pd.DataFrame({"amount": [1.0] * 4, "_season": ["turn"] + ["mid"] * 3})
+    )
+    assert mostly_mid["_season"].value_counts().to_dict() == {"mid": 250, "turn": 83}
     few = same_season(reference.iloc[100:], pd.DataFrame({"amount": [1.0], "_season": ["turn"]}))
     assert len(few) == 300  # 50 turn rows are too few to stand alone: the whole reference
     assert len(same_season(reference.drop(columns="_season"), turn)) == 400  # no season: all

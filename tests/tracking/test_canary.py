@@ -47,15 +47,18 @@ def deployments(settings: Settings) -> dict[str, list[tuple[str, int, str]]]:
         }
 
 
-def log_outcomes(settings: Settings, version: str, pds: np.ndarray, defaulted: np.ndarray) -> None:
-    """Predictions of ``version`` with their outcomes, logged now (after the canary began)."""
+def log_outcomes(
+    settings: Settings, version: str, pds: np.ndarray, defaulted: np.ndarray, user: str | None = None
+) -> None:
+    """Predictions of ``version`` with their outcomes, logged now (after the canary began); all of
+    ``user`` when given."""
     with session_scope(app_engine(settings)) as session:
         model = repository.get_model_version(session, NAME, version)
         assert model is not None
         for pd_value, outcome in zip(pds, defaulted, strict=True):
             prediction = {"probability_of_default": float(pd_value), "risk_band": "B"}
             prediction_id = repository.log_prediction(
-                session, model_id=model.id, input_data={}, prediction=prediction, latency_ms=1.0
+                session, model_id=model.id, input_data={}, prediction=prediction, latency_ms=1.0, user_id=user
             )
             session.flush()
             repository.record_feedback(session, prediction_id, {"default": int(outcome)})
@@ -243,11 +246,13 @@ def test_the_outcomes_trigger_fires_when_more_defaults_arrive_than_the_champion_
     pds = np.full(400, 0.05)
     log_outcomes(settings, v1, pds, rng.random(400) < 0.05)  # as predicted: 20 defaults expected
     assert retrain_triggers(settings, "credit-risk", now=_later()) == []
+    log_outcomes(settings, v1, pds[:30], np.ones(30, dtype=bool), user="U0000007")  # scored 30 times
+    assert retrain_triggers(settings, "credit-risk", now=_later()) == []  # one user defaults once
     log_outcomes(settings, v1, pds[:200], rng.random(200) < 0.25)  # a shock: 5x the predicted rate
     fired = retrain_triggers(settings, "credit-risk", now=_later())
     assert [t["kind"] for t in fired] == ["outcomes"]
-    assert "30.0 expected" in fired[0]["reason"]
-    assert "defaults among 600 outcomes of v1" in fired[0]["reason"]
+    assert "30.1 expected" in fired[0]["reason"]
+    assert "defaults among 601 outcomes of v1" in fired[0]["reason"]
 
 
 def test_the_anomaly_outcomes_trigger_expects_the_fraud_rate_of_its_training_data(

@@ -50,6 +50,9 @@ class TrainOptions:
     # With ``quick``: the quick recipe on the home's data set instead of a small one generated in
     # memory. Retraining sets it, so a quick retrain still learns from the days ingested since.
     home_data: bool = False
+    # Outcomes collected from /feedback (a folder of `nivesh-ml labels export`), joined to the
+    # training data by the models that learn from them (credit risk); retraining passes the newest.
+    feedback_labels: Path | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,13 @@ from what the server logs for a prediction by one function per model):
 - **Current**: the rows of the predictions the server logged in the window
   (``model_prediction.input_data`` and ``prediction``, through ``DRIFT_ROWS[model]``).
 
+A check is a drift when the share of drifted columns reaches the model's threshold
+(``NIVESH_DRIFT_SHARE_THRESHOLD``, per model ``NIVESH_DRIFT_SHARE_THRESHOLDS``), or when a column
+holding the model's decision drifted (:data:`~.drift_space.ANSWER_COLUMNS`: the share of debits
+flagged, the intents answered, the tools called): what users get changed, whatever the share of
+inputs says. A new merchant category moved one input column of eleven in a simulated month and
+the detector's flag rate with it (docs/BENCHMARKS.md, "Living platform").
+
 Evidently picks the method per column by type and size (K-S / chi-square on small data,
 Wasserstein / Jensen-Shannon distances on large). Both sides are sampled to at most
 ``max_rows`` (seeded). The current side is sampled in the database: only the ids of the
@@ -44,7 +51,7 @@ from nivesh_ml.db.app import app_engine
 from nivesh_ml.errors import DataError, ModelNotFoundError
 from nivesh_ml.log import get_logger
 from nivesh_ml.monitoring.drift_metrics import DriftCollector
-from nivesh_ml.monitoring.drift_space import SEASON, drift_frame
+from nivesh_ml.monitoring.drift_space import ANSWER_COLUMNS, SEASON, drift_frame
 from nivesh_ml.monitoring.window import parse_window
 from nivesh_ml.tracking.loading import resolve_alias
 from nivesh_ml.tracking.runs import REFERENCE_DIR
@@ -84,6 +91,7 @@ class DriftResult:
     columns: dict[str, dict[str, Any]]
     report_html: str
     mlflow_run_id: str
+    answers_drifted: tuple[str, ...] = ()  # the model's decision columns that drifted
 
 
 @dataclass(frozen=True)
@@ -162,6 +170,7 @@ def check_drift(
             f"{window}; need at least {MIN_CURRENT_ROWS} to check drift"
         )
     snapshot, per_column, share = compare(reference[columns], current[columns], max_rows)
+    answers = tuple(name for name in ANSWER_COLUMNS.get(model, ()) if per_column.get(name, {}).get("drifted"))
     folder = settings.home / "reports" / "drift" / model
     folder.mkdir(parents=True, exist_ok=True)
     stamp = now.strftime("%Y%m%dT%H%M%S")
@@ -175,10 +184,11 @@ def check_drift(
         reference_rows=len(reference),
         current_rows=logged,
         drift_share=share,
-        dataset_drift=share >= settings.drift_threshold(model),
+        dataset_drift=share >= settings.drift_threshold(model) or bool(answers),
         columns=per_column,
         report_html=str(html),
         mlflow_run_id="",  # the run's own id, once it is logged
+        answers_drifted=answers,
     )
     result = replace(result, mlflow_run_id=_log_run(settings, result, html))
     (folder / f"{stamp}.json").write_text(json.dumps(asdict(result), indent=2, default=str))
@@ -200,16 +210,29 @@ def _comparable(reference: pd.DataFrame, current: pd.DataFrame) -> list[str]:
 
 
 def same_season(reference: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
-    """The reference rows from the parts of the cycle the traffic comes from (``_season``: the turn or
-    the middle of the month), when there are at least :data:`MIN_SEASON_ROWS` of them; else all.
+    """The reference rows drawn in the traffic's mix of the parts of the cycle (``_season``: the
+    turn or the middle of the month): from each season the traffic holds, as many reference rows as
+    keeps its share, as many in all as the reference allows (seeded). Each season needs at least
+    :data:`MIN_SEASON_ROWS` reference rows to be matched; otherwise the whole reference is used.
 
-    A day of traffic at the turn of the month (salary, rent, EMIs, bills) differs from a reference
-    drawn over whole months in its categories and amounts: compared with all of it, a quiet first
-    week raised a drift alarm every simulated month (docs/BENCHMARKS.md, "Living platform")."""
+    A week of traffic with the turn of the month in it (salary, rent, EMIs, bills) differs from a
+    reference drawn over whole months in its categories and amounts, and a day of it more still:
+    compared with all of it, a quiet first week raised a drift alarm every simulated month
+    (docs/BENCHMARKS.md, "Living platform")."""
     if SEASON not in reference.columns or SEASON not in current.columns:
         return reference
-    matched = reference[reference[SEASON].isin(set(current[SEASON].dropna()))]
-    return matched if len(matched) >= MIN_SEASON_ROWS else reference
+    shares = current[SEASON].dropna().value_counts(normalize=True)
+    available = reference[SEASON].value_counts()
+    if shares.empty or any(available.get(season, 0) < MIN_SEASON_ROWS for season in shares.index):
+        return reference
+    total = min(available[season] / share for season, share in shares.items())
+    parts = [
+        reference[reference[SEASON] == season].sample(
+            n=max(1, min(int(available[season]), round(share * total))), random_state=0
+        )
+        for season, share in shares.items()
+    ]
+    return pd.concat(parts).sort_index()
 
 
 def compare(

@@ -42,6 +42,7 @@ from nivesh_ml.pii import redact_obj
 
 __all__ = [
     "ANOMALY_STATS",
+    "ANSWER_COLUMNS",
     "DRIFT_ROWS",
     "REFERENCE_SAMPLE",
     "SEASON",
@@ -71,6 +72,13 @@ ANOMALY_STATS: tuple[str, ...] = (
     "debit_amount_p99_365d",
     "night_share_365d",
 )
+# The columns that hold what the model decided for the user (prediction drift): when one of them
+# drifts, the check is a drift whatever the share of drifted inputs (monitoring.drift).
+ANSWER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "anomaly": ("flagged",),
+    "intent": ("intent",),
+    "assistant": ("tool",),
+}
 _CURRENCY = re.compile(r"₹|\b(?:rs|inr|rupees?)(?![a-z])", re.IGNORECASE)
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}  # as the log writes them
 _NO_TOOL = {"", "no_tool", "none"}

@@ -151,6 +151,7 @@ def retrain_triggered(
                 "outcome": context.get("outcome"),
                 "reason": context.get("reason"),
                 "data_version": context.get("data_version"),
+                "labels_version": context.get("labels_version"),
             }
         )
     return done

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,10 @@ from nivesh_ml.data.schemas import SCHEMAS, validate
 from nivesh_ml.data.synthetic import read_dataset
 from nivesh_ml.db import ModelDeployment, ModelRegistry, session_scope
 from nivesh_ml.db.app import app_engine
+from nivesh_ml.errors import DataError
 from nivesh_ml.log import get_logger
 from nivesh_ml.models.common import TrainOptions, trainer
+from nivesh_ml.monitoring.labels import export_labels
 from nivesh_ml.pipelines.daily import prepare_data, refresh_features
 from nivesh_ml.progress import stage_progress
 from nivesh_ml.tracking.store import client, registered_name
@@ -36,6 +39,8 @@ Context = dict[str, Any]
 
 TAG_TRIGGER = "nivesh.trigger"  # on the training run: drift, quality, schedule or manual (and .reason)
 MANUAL: dict[str, str] = {"kind": "manual", "reason": "run by hand"}
+LEARNS_FROM_FEEDBACK: frozenset[str] = frozenset({"credit-risk"})  # whose trainer joins feedback labels
+FEEDBACK_WINDOW = timedelta(days=365)  # the outcomes a retrain learns from: predictions made since
 
 
 @dataclass(frozen=True)
@@ -57,8 +62,18 @@ class PipelineResult:
 
 def extract(settings: Settings, model: str, context: Mapping[str, Any]) -> Context:
     """Make sure the source data set exists; its version (history and every ingested day) goes
-    into the context."""
-    return {"data_version": prepare_data(settings)}
+    into the context. For a model that learns from collected outcomes (:data:`LEARNS_FROM_FEEDBACK`),
+    the outcomes of the last :data:`FEEDBACK_WINDOW` are exported as a labelled data set of their
+    own version (``nivesh-<model>-feedback``), which the train step joins to the data set."""
+    found: Context = {"data_version": prepare_data(settings), "labels": None, "labels_version": None}
+    if model in LEARNS_FROM_FEEDBACK:
+        try:
+            folder = export_labels(settings, model, as_of=datetime.now(UTC), window=FEEDBACK_WINDOW)
+        except DataError as error:  # no outcomes yet: the data set alone
+            log.info(f"pipeline {model}: no feedback labels to learn from ({error})")
+        else:
+            found["labels"], found["labels_version"] = str(folder), folder.name
+    return found
 
 
 def validate_data(settings: Settings, model: str, context: Mapping[str, Any]) -> Context:
@@ -82,7 +97,10 @@ def train(settings: Settings, model: str, context: Mapping[str, Any]) -> Context
     decides (``monitoring.canary``).
     """
     canary_first = settings.model_copy(update={"promote_via_canary": True})
-    options = TrainOptions(quick=bool(context.get("quick")), home_data=True)  # learn from what is new
+    labels = context.get("labels")
+    options = TrainOptions(  # learn from what is new: the newest data and the collected outcomes
+        quick=bool(context.get("quick")), home_data=True, feedback_labels=Path(labels) if labels else None
+    )
     report = trainer(model)(canary_first, options)
     trigger = dict(context.get("trigger") or MANUAL)
     tracking_client = client(settings)

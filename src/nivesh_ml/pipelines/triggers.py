@@ -67,8 +67,9 @@ def retrain_triggers(
     drift = drift_alarm(settings, model, champion)
     if drift:
         found.append({"kind": "drift", "reason": drift})
-    pairs = _champion_pairs(settings, model, champion, now, quality_window)
-    outcomes = outcome_alarm(settings, model, champion, pairs)
+    rows = _champion_rows(settings, model, champion, now, quality_window)
+    pairs = _pairs(model, rows)
+    outcomes = outcome_alarm(settings, model, champion, _pairs(model, _newest_per_user(model, rows)))
     if outcomes:
         found.append({"kind": "outcomes", "reason": outcomes})
     quality = _quality(settings, model, champion, pairs)
@@ -102,15 +103,31 @@ def drift_alarm(settings: Settings, model: str, champion: str) -> str | None:
     )
 
 
-def _champion_pairs(
+def _champion_rows(
     settings: Settings, model: str, champion: str, now: datetime, window: timedelta
-) -> list[Pair]:
-    """(predicted, actual) of the champion's predictions in the last ``window`` that have an outcome."""
-    scorer = SCORERS[model]
-    rows = [
+) -> list[Any]:
+    """The champion's predictions in the last ``window`` that have an outcome, oldest first."""
+    return [
         row for row in feedback_rows(settings, [model], now - window, now) if str(row.version) == champion
     ]
+
+
+def _pairs(model: str, rows: Sequence[Any]) -> list[Pair]:
+    scorer = SCORERS[model]
     return [pair for row in rows if (pair := scorer.pair(_mapping(row.prediction), row.actual_outcome))]
+
+
+def _newest_per_user(model: str, rows: Sequence[Any]) -> list[Any]:
+    """For a model whose outcome belongs to the user (:data:`USER_OUTCOMES`), each user's newest
+    scored outcome only: a user scored every few days defaults once, and counting them once per
+    score would make the same evidence look stronger than it is."""
+    if model not in USER_OUTCOMES:
+        return list(rows)
+    newest = {row.user_id or row.id: row for row in rows}  # oldest first: the last one stays
+    return list(newest.values())
+
+
+USER_OUTCOMES: frozenset[str] = frozenset({"credit-risk"})  # one outcome per user, however often scored
 
 
 def outcome_alarm(settings: Settings, model: str, champion: str, pairs: Sequence[Pair]) -> str | None:

@@ -116,3 +116,65 @@ def test_data_dir_may_name_the_set_or_its_parent(tmp_path: Path) -> None:
 def test_an_unknown_benchmark_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="unknown credit benchmark"):
         load_benchmark("lendingclub", tmp_path)
+
+
+def _feedback_folder(folder: Path, outcomes: list[tuple[str, dict[str, object], int]]) -> Path:
+    """A labels folder as `nivesh-ml labels export` writes it, from (user, logged features, default)."""
+    import json
+
+    from nivesh_ml.monitoring.labels import ROWS, Joined, _render
+
+    records = [
+        record
+        for number, (user, features, defaulted) in enumerate(outcomes)
+        for record in ROWS["credit-risk"](
+            Joined(
+                f"p{number}",
+                "1",
+                user,
+                {"features": {"user_financial_profile:v1": features}},
+                {"probability_of_default": 0.05},
+                {"default": bool(defaulted)},
+            )  # fmt: skip
+        )
+    ]
+    folder.mkdir(parents=True)
+    (folder / "labels.csv").write_text(_render("labels.csv", records))
+    manifest = {"file": "labels.csv", "version": "f" * 64, "rows": len(records)}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def test_collected_outcomes_join_the_training_data_on_their_users_side(
+    nivesh_settings: Settings, tmp_path: Path
+) -> None:
+    config = CreditRiskConfig.quick()
+    base = load_nivesh(nivesh_settings, config, 42)
+    frame, _ = nivesh_frame(nivesh_settings)
+    features = frame.set_index("user_id")[VIEW.columns]
+    in_train, in_test = str(base.train["user_id"].iloc[0]), str(base.test["user_id"].iloc[0])
+
+    def logged(user: str) -> dict[str, object]:
+        return {name: (None if pd.isna(v) else v) for name, v in features.loc[user].to_dict().items()}
+
+    labels = _feedback_folder(
+        tmp_path / "labels",
+        [(in_train, logged(in_train), 0), (in_test, logged(in_test), 1), (in_train, logged(in_train), 1)],
+    )
+    data = load_nivesh(nivesh_settings, config, 42, feedback=labels)
+    assert len(data.train) == len(base.train) + 1  # the train user's newest outcome only
+    assert len(data.test) == len(base.test) + 1
+    assert data.train.iloc[-1]["user_id"] == in_train
+    assert data.train.iloc[-1]["default_12m"] == 1  # the newest of its two outcomes
+    assert data.test.iloc[-1]["user_id"] == in_test
+    assert data.test.iloc[-1]["default_12m"] == 1
+    assert data.test.iloc[-1]["age_band"] == base.test.iloc[0]["age_band"]
+    assert data.source_version == f"{base.source_version}+feedback:{'f' * 12}"
+    data.x(data.train)  # the joined rows pass the model's schema
+    assert not set(data.train["user_id"]) & set(data.test["user_id"])  # no user on both sides
+
+
+def test_feedback_labels_without_the_features_are_refused(nivesh_settings: Settings, tmp_path: Path) -> None:
+    labels = _feedback_folder(tmp_path / "labels", [("U0000001", {"monthly_income": 1.0}, 0)])
+    with pytest.raises(DataError, match="lack"):
+        load_nivesh(nivesh_settings, CreditRiskConfig.quick(), 42, feedback=labels)

@@ -7,11 +7,19 @@ the label's ``as_of``: the join takes the latest snapshot at or before that inst
 transactions strictly before it, so nothing after the label date reaches a feature. A snapshot
 exactly at the label date is built first if the store lacks one. Users are split into train and
 test with a fixed seed (stratified by the label); :func:`make_splits` splits train further.
+
+Outcomes collected from ``POST /feedback`` (the labels file ``nivesh-ml labels export`` writes,
+:mod:`nivesh_ml.monitoring.labels`) join them when a retrain passes one (:func:`feedback_frame`):
+each scored user's newest outcome, with the features the server read when it scored them. They
+go to the side of the split their user is on, so the gate scores the champion and the
+challenger on the newest outcomes of the test users, and no user is on both sides.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -30,7 +38,16 @@ from nivesh_ml.log import get_logger
 from nivesh_ml.models.credit_risk.config import LABEL, VIEW, CreditRiskConfig, age_band
 from nivesh_ml.models.credit_risk.schema import NIVESH_SCHEMA, FeatureSchema
 
-__all__ = ["CreditData", "Part", "Splits", "load_nivesh", "make_splits", "nivesh_frame", "training_rows"]
+__all__ = [
+    "CreditData",
+    "Part",
+    "Splits",
+    "feedback_frame",
+    "load_nivesh",
+    "make_splits",
+    "nivesh_frame",
+    "training_rows",
+]
 
 log = get_logger(__name__)
 
@@ -108,12 +125,30 @@ def make_splits(data: CreditData, config: CreditRiskConfig, seed: int) -> Splits
 # --- Nivesh -----------------------------------------------------------------------------------
 
 
-def load_nivesh(settings: Settings, config: CreditRiskConfig, seed: int) -> CreditData:
-    """Nivesh users with point-in-time features, split into train and test by user."""
+def load_nivesh(
+    settings: Settings, config: CreditRiskConfig, seed: int, feedback: Path | None = None
+) -> CreditData:
+    """Nivesh users with point-in-time features, split into train and test by user; with
+    ``feedback`` (a labels folder of :func:`~nivesh_ml.monitoring.labels.export_labels`), their
+    collected outcomes too, each on its user's side."""
     frame, version = nivesh_frame(settings)
     train, test = train_test_split(
         frame, test_size=config.test_fraction, random_state=seed, stratify=frame[LABEL]
     )
+    source = str(synthetic_dir(settings) / "credit_labels.parquet")
+    if feedback is not None:
+        users = pd.read_parquet(
+            synthetic_dir(settings) / "users.parquet", columns=["user_id", "age", "city_tier"]
+        )
+        outcomes, labels_version = feedback_frame(feedback, users)
+        tested = outcomes["user_id"].isin(set(test["user_id"]))
+        train = pd.concat([train, outcomes[~tested]], ignore_index=True)
+        test = pd.concat([test, outcomes[tested]], ignore_index=True)
+        source, version = f"{source} + {feedback}", f"{version}+feedback:{labels_version[:12]}"
+        log.info(
+            "feedback outcomes joined",
+            extra={"rows": len(outcomes), "train": int((~tested).sum()), "test": int(tested.sum())},
+        )
     return CreditData(
         name="nivesh",
         schema=NIVESH_SCHEMA,
@@ -121,9 +156,35 @@ def load_nivesh(settings: Settings, config: CreditRiskConfig, seed: int) -> Cred
         groups=("age_band", "city_tier"),
         train=train.reset_index(drop=True),
         test=test.reset_index(drop=True),
-        source=str(synthetic_dir(settings) / "credit_labels.parquet"),
+        source=source,
         source_version=version,
     )
+
+
+def feedback_frame(folder: Path, users: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The collected outcomes of a labels folder as training rows (``user_id``, the features the
+    server read, ``default_12m``, fairness groups): each user's newest outcome only (a user scored
+    every week has one outcome, not one per score). Returns the rows and the labels' version."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    labels = pd.read_csv(folder / str(manifest["file"]), dtype={"user_id": str})
+    missing = [name for name in (*NIVESH_SCHEMA.names, LABEL, "user_id") if name not in labels.columns]
+    if missing:
+        raise DataError(f"{folder}: the feedback labels lack {', '.join(missing)}; export them again")
+    newest = labels.dropna(subset=["user_id"]).drop_duplicates("user_id", keep="last")  # oldest first
+    rows = newest[["user_id", LABEL, *NIVESH_SCHEMA.names]].copy()
+    rows[LABEL] = rows[LABEL].map(_flag).astype(np.int64)
+    rows["has_salary_account"] = rows["has_salary_account"].map(_flag).astype(bool)
+    return _with_groups(rows.reset_index(drop=True), users), str(manifest["version"])
+
+
+def _flag(value: object) -> int:
+    """A 0/1 written by the CSV export (``True``/``False``, ``1``/``0``)."""
+    text = str(value).strip().lower()
+    if text in ("true", "1", "1.0"):
+        return 1
+    if text in ("false", "0", "0.0"):
+        return 0
+    raise DataError(f"a feedback label must be true or false, got {value!r}")
 
 
 def nivesh_frame(settings: Settings) -> tuple[pd.DataFrame, str]:

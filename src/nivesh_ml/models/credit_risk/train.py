@@ -95,7 +95,7 @@ def train(
 def load_data(settings: Settings, options: TrainOptions, config: CreditRiskConfig) -> CreditData:
     """The data set ``options.dataset`` names: nivesh (synthetic users) or a public benchmark."""
     if options.dataset == "nivesh":
-        return load_nivesh(settings, config, options.seed)
+        return load_nivesh(settings, config, options.seed, feedback=options.feedback_labels)
     if options.dataset not in BENCHMARKS:
         raise SchemaError(f"credit-risk trains on nivesh, {', '.join(BENCHMARKS)}; got {options.dataset!r}")
     return load_benchmark(options.dataset, options.data_dir or settings.datasets_dir)
