@@ -571,7 +571,12 @@ def simulate(
     ] = None,
     scenario_start: Annotated[int, typer.Option(help="The simulated day the scenario begins.")] = 10,
     users: Annotated[int, typer.Option(help="Simulated population.")] = 1_000,
-    months: Annotated[int, typer.Option(help="Months of history before the first simulated day.")] = 12,
+    months: Annotated[
+        int,
+        typer.Option(
+            help="Months of history before the first simulated day (at least 8; 15: full-year statistics)."
+        ),
+    ] = 15,
     models: Annotated[str, typer.Option(help="Looped models, comma-separated: credit-risk, anomaly.")] = (
         "credit-risk,anomaly"
     ),

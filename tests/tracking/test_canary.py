@@ -251,8 +251,8 @@ def test_the_outcomes_trigger_fires_when_more_defaults_arrive_than_the_champion_
     log_outcomes(settings, v1, pds[:200], rng.random(200) < 0.25)  # a shock: 5x the predicted rate
     fired = retrain_triggers(settings, "credit-risk", now=_later())
     assert [t["kind"] for t in fired] == ["outcomes"]
-    assert "30.1 expected" in fired[0]["reason"]
-    assert "defaults among 601 outcomes of v1" in fired[0]["reason"]
+    assert "defaults among the newest" in fired[0]["reason"]
+    assert "outcomes of v1" in fired[0]["reason"]
 
 
 def test_the_anomaly_outcomes_trigger_expects_the_fraud_rate_of_its_training_data(
@@ -271,5 +271,10 @@ def test_the_anomaly_outcomes_trigger_expects_the_fraud_rate_of_its_training_dat
     wave = [(1, 1)] * 15 + [(0, 0)] * 485  # 5x: a fraud wave
     reason = outcome_alarm(tracking_settings, "anomaly", v1, wave)
     assert reason is not None
-    assert "15 confirmed frauds among 500 outcomes" in reason
+    assert "15 confirmed frauds among the newest 500 outcomes" in reason
     assert "3.0 expected" in reason
+    # a wave that began a day ago: 12 frauds in the newest 150 of 2,000 debits, lost in the whole
+    recent = [(0, 0)] * 1_850 + [(0, 1)] * 12 + [(0, 0)] * 138
+    reason = outcome_alarm(tracking_settings, "anomaly", v1, recent)
+    assert reason is not None
+    assert "12 confirmed frauds among the newest 250 outcomes" in reason

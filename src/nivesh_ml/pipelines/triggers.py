@@ -131,43 +131,71 @@ USER_OUTCOMES: frozenset[str] = frozenset({"credit-risk"})  # one outcome per us
 
 
 def outcome_alarm(settings: Settings, model: str, champion: str, pairs: Sequence[Pair]) -> str | None:
-    """Why ``pairs`` (the champion's recent outcomes) hold more positives than it expected, or None.
+    """Why ``pairs`` (the champion's recent outcomes, oldest first) hold more positives than it
+    expected, or None.
 
     The count of positives is compared with its expectation under the champion's own view of the
-    world (:data:`EXPECTED`) by a one-sided Poisson test at ``NIVESH_OUTCOME_ALPHA``: for a sum of
-    Bernoulli outcomes the Poisson tail of the same mean is the wider one, so the test errs on the
-    side of no alarm. Models with no expectation (or no outcomes yet) say nothing."""
+    world (:data:`EXPECTED`) by a one-sided Poisson test: for a sum of Bernoulli outcomes the
+    Poisson tail of the same mean is the wider one, so the test errs on the side of no alarm. A
+    change of the world is recent, and diluted in a week of outcomes it shows late, so the test is
+    made on the newest outcomes, the newest half, quarter ... (down to :data:`MIN_SCAN`), and the
+    smallest p-value times the number of tests (Bonferroni) must be under ``NIVESH_OUTCOME_ALPHA``.
+    Models with no expectation (or no outcomes yet) say nothing."""
     expect = EXPECTED.get(model)
     if expect is None or not pairs:
         return None
-    expected = expect(settings, model, champion, pairs)
-    if expected is None or expected <= 0:
+    rates = expect(settings, model, champion, pairs)
+    if rates is None:
         return None
-    observed = int(sum(int(actual) for _, actual in pairs))
-    p_value = float(poisson.sf(observed - 1, expected))
+    actual = np.array([int(truth) for _, truth in pairs], dtype=np.int64)
+    sizes = _scan_sizes(len(pairs))
+    tests = []
+    for size in sizes:
+        expected, observed = float(rates[-size:].sum()), int(actual[-size:].sum())
+        if expected > 0:
+            tests.append((float(poisson.sf(observed - 1, expected)) * len(sizes), size, observed, expected))
+    if not tests:
+        return None
+    p_value, size, observed, expected = min(tests)
     if p_value >= settings.outcome_alpha:
         return None
     return (
-        f"{model}: {observed} {POSITIVE[model]} among {len(pairs)} outcomes of v{champion}, "
-        f"{expected:.1f} expected (one-sided Poisson p = {p_value:.2g} < {settings.outcome_alpha})"
+        f"{model}: {observed} {POSITIVE[model]} among the newest {size} outcomes of v{champion}, "
+        f"{expected:.1f} expected (one-sided Poisson p = {p_value:.2g} < {settings.outcome_alpha}, "
+        f"Bonferroni over {len(sizes)} windows)"
     )
 
 
-def _credit_expected(settings: Settings, model: str, champion: str, pairs: Sequence[Pair]) -> float:
-    """A calibrated model expects the sum of the probabilities of default it gave."""
-    return float(sum(float(probability) for probability, _ in pairs))
+MIN_SCAN = 50  # the fewest newest outcomes the outcomes trigger tests alone
 
 
-def _anomaly_expected(settings: Settings, model: str, champion: str, pairs: Sequence[Pair]) -> float | None:
-    """The fraud rate among the debits of the champion's held-out test set, times the outcomes."""
+def _scan_sizes(count: int) -> list[int]:
+    """All ``count`` outcomes, then the newest half, quarter ... while at least :data:`MIN_SCAN`."""
+    sizes = [count]
+    while sizes[-1] // 2 >= MIN_SCAN:
+        sizes.append(sizes[-1] // 2)
+    return sizes
+
+
+def _credit_expected(
+    settings: Settings, model: str, champion: str, pairs: Sequence[Pair]
+) -> np.ndarray | None:
+    """A calibrated model expects each user to default with the probability it gave."""
+    return np.array([float(probability) for probability, _ in pairs])
+
+
+def _anomaly_expected(
+    settings: Settings, model: str, champion: str, pairs: Sequence[Pair]
+) -> np.ndarray | None:
+    """Each debit is fraud at the rate of the champion's held-out test debits."""
     metrics = _run_metrics(settings, model, champion)
     debits, anomalies = metrics.get("transactions"), metrics.get("anomalies")
     if not debits or anomalies is None:
         return None
-    return len(pairs) * float(anomalies) / float(debits)
+    return np.full(len(pairs), float(anomalies) / float(debits))
 
 
-Expectation = Callable[[Settings, str, str, Sequence[Pair]], float | None]
+Expectation = Callable[[Settings, str, str, Sequence[Pair]], np.ndarray | None]
 EXPECTED: dict[str, Expectation] = {"credit-risk": _credit_expected, "anomaly": _anomaly_expected}
 POSITIVE: dict[str, str] = {"credit-risk": "defaults", "anomaly": "confirmed frauds"}
 

@@ -42,7 +42,7 @@ from nivesh_ml.data.nivesh import synthetic_dir
 from nivesh_ml.data.scenarios import SCENARIO_DESCRIPTIONS
 from nivesh_ml.data.synthetic import read_manifest
 from nivesh_ml.data.synthetic.outcomes import credit_outcomes
-from nivesh_ml.data.synthetic.partitions import advanced_days
+from nivesh_ml.data.synthetic.partitions import advanced_days, read_since, unify_categories
 from nivesh_ml.db import ModelPrediction, session_scope
 from nivesh_ml.db.app import app_engine
 from nivesh_ml.db.migrate import upgrade
@@ -76,11 +76,17 @@ class SimulationConfig:
     scenario: str | None = None
     scenario_start: int = 10  # the simulated day the scenario begins (1 = the first)
     users: int = 1_000
-    months: int = 12  # at least 8: the anomaly split holds 2 warm-up, 2 calibration, 2 test months
+    # At least 8: the anomaly split holds 2 warm-up, 2 calibration, 2 test months. 15 puts a full
+    # year of history behind the test months, so the users' 365-day statistics in the anomaly
+    # reference are as full as in the traffic (with 12, they grew through the simulated days, and
+    # the drift check saw the growth as drift).
+    months: int = 15
     seed: int = 42
     models: tuple[str, ...] = LOOPED_MODELS
-    credit_requests: int = 150  # users scored per day
-    anomaly_requests: int = 150  # the day's transactions scored per day
+    # The traffic a day: enough for the outcomes trigger to see a fraud wave within 3 days (150
+    # debits a day did not, docs/BENCHMARKS.md "Living platform"); a real day scores every debit.
+    credit_requests: int = 300  # users scored per day
+    anomaly_requests: int = 400  # the day's debits scored per day
     credit_lag_days: int = 3  # a default is known this many simulated days after the score
     fraud_lag_days: int = 1
     canary_percentage: int = 30
@@ -343,7 +349,7 @@ def _anomaly_traffic(
     """The day's debits, scored as the app scores them: each with the user's debits of the 24 hours
     before it as context."""
     frame = _recent_debits(settings)
-    today = frame[frame["timestamp"] >= frame["timestamp"].max().normalize()]
+    today = frame[frame["timestamp"] >= frame["timestamp"].max().normalize()]  # the ingested day's
     picked = today.iloc[
         np.sort(rng.choice(len(today), min(config.anomaly_requests, len(today)), replace=False))
     ]
@@ -384,10 +390,13 @@ def _score(
 
 
 def _recent_debits(settings: Settings) -> pd.DataFrame:
-    """The debits of the last two ingested days (today's, and yesterday's for the 24-hour context)."""
+    """The debits of the last ingested day and of the day before it (the 24-hour context of the
+    day's first debits; on the first simulated day, the history's last day)."""
     folder = synthetic_dir(settings)
-    days = advanced_days(read_manifest(folder) or {})[-2:]
-    frame = pd.concat([pd.read_parquet(folder / record["file"]) for record in days], ignore_index=True)
+    manifest = read_manifest(folder) or {}
+    today = pd.Timestamp(advanced_days(manifest)[-1]["day"])
+    history, days = read_since(folder, manifest, today - pd.Timedelta(days=1))
+    frame = pd.concat(unify_categories([history, *days]), ignore_index=True)
     frame = frame[frame["direction"].astype(str) == "debit"]
     return frame.sort_values("timestamp", kind="stable").reset_index(drop=True)
 
