@@ -327,9 +327,11 @@ def test_anomaly_champion_reports_shifted_traffic_and_not_traffic_like_its_refer
         "_season",
     ]  # fmt: skip
     assert 100 <= len(reference) <= ANOMALY_REFERENCE_ROWS
-    reference = reference[reference["_season"] == "mid"]  # the traffic below is of the 14th
+    whole, reference = reference, reference[reference["_season"] == "mid"]  # the traffic is of the 14th
     assert len(reference) >= MIN_SEASON_ROWS
     like = reference.sample(n=300, replace=True, random_state=1)
+    # the flag rate is compared with the whole reference's (a rare decision, not a season's)
+    like["flagged"] = whole["flagged"].sample(n=300, replace=True, random_state=1).to_numpy()
     replace_traffic(
         settings, "anomaly", AnomalyResponse, [anomaly_exchange(row) for _, row in like.iterrows()]
     )

@@ -145,8 +145,19 @@ def _drift_plot(
         axis.axhline(
             thresholds[model], color=line.get_color(), linestyle=":", linewidth=1, label=f"{model} alarm"
         )
+        # a drifted check: the share reached the threshold, or the model's decisions drifted
+        drifted = [(day, share) for day, share, record in zip(_days(records), shares, records, strict=True)
+                   if any(d["model"] == model and d["drifted"] for d in record["drift"])]  # fmt: skip
+        if drifted:
+            days, values = [day for day, _ in drifted], [value for _, value in drifted]
+            axis.scatter(
+                days, values, marker="X", s=40, color=line.get_color(), label=f"{model} drifted check"
+            )
     _mark_start(axis, config)
-    axis.set(title="Drift: share of drifted columns", xlabel="simulated day", ylabel="share", ylim=(0, 1.05))
+    axis.set(
+        title="Drift: share of drifted columns (X: a drifted check)",
+        xlabel="simulated day", ylabel="share", ylim=(0, 1.05),
+    )  # fmt: skip
     return _png(figure, axis)
 
 

@@ -135,7 +135,7 @@ def _feedback_folder(folder: Path, outcomes: list[tuple[str, dict[str, object], 
                 {"features": {"user_financial_profile:v1": features}},
                 {"probability_of_default": 0.05},
                 {"default": bool(defaulted)},
-            )  # fmt: skip
+            )
         )
     ]
     folder.mkdir(parents=True)
