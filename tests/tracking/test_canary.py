@@ -278,3 +278,15 @@ def test_the_anomaly_outcomes_trigger_expects_the_fraud_rate_of_its_training_dat
     reason = outcome_alarm(tracking_settings, "anomaly", v1, recent)
     assert reason is not None
     assert "12 confirmed frauds among the newest 250 outcomes" in reason
+
+
+def test_a_user_counts_once_at_the_place_of_their_newest_outcome() -> None:
+    from types import SimpleNamespace
+
+    from nivesh_ml.pipelines.triggers import _newest_per_user
+
+    first, other, again = (
+        SimpleNamespace(id=n, user_id=u) for n, u in (("p1", "U1"), ("p2", "U2"), ("p3", "U1"))
+    )
+    assert _newest_per_user("credit-risk", [first, other, again]) == [other, again]
+    assert _newest_per_user("anomaly", [first, other, again]) == [first, other, again]  # one per debit

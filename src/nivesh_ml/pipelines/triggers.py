@@ -123,8 +123,13 @@ def _newest_per_user(model: str, rows: Sequence[Any]) -> list[Any]:
     score would make the same evidence look stronger than it is."""
     if model not in USER_OUTCOMES:
         return list(rows)
-    newest = {row.user_id or row.id: row for row in rows}  # oldest first: the last one stays
-    return list(newest.values())
+    seen: set[Any] = set()
+    kept = []
+    for row in reversed(rows):  # newest first: a user's newest outcome is the one kept, where it stands
+        if (key := row.user_id or row.id) not in seen:
+            seen.add(key)
+            kept.append(row)
+    return kept[::-1]
 
 
 USER_OUTCOMES: frozenset[str] = frozenset({"credit-risk"})  # one outcome per user, however often scored
