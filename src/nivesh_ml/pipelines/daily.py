@@ -28,6 +28,7 @@ from nivesh_ml.data.synthetic.partitions import advanced_days
 from nivesh_ml.features.materialize import build_features, materialize
 from nivesh_ml.features.online import make_online_store
 from nivesh_ml.log import get_logger
+from nivesh_ml.monitoring.confirmed import join_confirmed_fraud
 
 __all__ = [
     "DAILY_STEPS",
@@ -75,14 +76,18 @@ def prepare_data(settings: Settings) -> str:
 def ingest(
     settings: Settings, days: int = 1, *, scenario: str | None = None
 ) -> tuple[str, list[dict[str, Any]]]:
-    """Append ``days`` day partitions (under ``scenario``) and validate them; returns the data set's
-    new version and the manifest records of the days appended."""
+    """Append ``days`` day partitions (under ``scenario``) and validate them, then record the fraud
+    labels they carry as the outcomes of the anomaly predictions that scored those debits
+    (:mod:`nivesh_ml.monitoring.confirmed`); returns the data set's new version and the manifest
+    records of the days appended."""
     before = {record["day"] for record in _advanced(settings)}
     manifest = advance_synthetic(settings, days, scenario=scenario)
     new = [record for record in advanced_days(manifest) if record["day"] not in before]
     for record in new:  # a day that fails its schema stops the loop here, before any feature sees it
         frame = pd.read_parquet(synthetic_dir(settings) / record["file"])
         validate(frame.drop(columns=["date"], errors="ignore"), SCHEMAS["transactions"])
+    if new:  # the days' fraud labels are the outcomes of the anomaly predictions that scored them
+        join_confirmed_fraud(settings)
     return str(manifest["version"]), new
 
 

@@ -1,0 +1,82 @@
+"""Confirmed fraud arrives with the data: ingested days' labels become the outcomes of the anomaly
+predictions that scored those debits (by user, time and amount), and nothing else is touched."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from nivesh_ml.config import Settings
+from nivesh_ml.data.nivesh import synthetic_dir
+from nivesh_ml.db import ModelPrediction, repository, session_scope
+from nivesh_ml.db.app import app_engine
+from nivesh_ml.monitoring.confirmed import join_confirmed_fraud
+from nivesh_ml.pipelines.daily import ingest, prepare_data
+from nivesh_ml.tracking.registry import apply_gate
+
+from ..tracking.conftest import log_version
+
+
+def _log(settings: Settings, version: str, transaction: dict[str, Any], outcome: Any = None) -> str:
+    with session_scope(app_engine(settings)) as session:
+        model = repository.get_model_version(session, "nivesh-anomaly", version)
+        assert model is not None
+        prediction_id = repository.log_prediction(
+            session,
+            model_id=model.id,
+            input_data={"transaction": transaction, "context": []},
+            prediction={"is_anomaly": False, "score": 0.1},
+            latency_ms=1.0,
+        )
+        session.flush()
+        if outcome is not None:
+            repository.record_feedback(session, prediction_id, outcome)
+        return str(prediction_id)
+
+
+def _outcome(settings: Settings, prediction_id: str) -> Any:
+    with session_scope(app_engine(settings)) as session:
+        row = session.get(ModelPrediction, uuid.UUID(prediction_id))
+        assert row is not None
+        return row.actual_outcome
+
+
+def _request(row: Any) -> dict[str, Any]:
+    return {
+        "user_id": str(row.user_id), "amount": round(float(row.amount), 2), "merchant": str(row.merchant),
+        "category": str(row.category), "channel": str(row.channel),
+        "timestamp": pd.Timestamp(row.timestamp).isoformat(), "direction": "debit",
+    }  # fmt: skip
+
+
+def test_ingested_fraud_labels_become_the_outcomes_of_the_predictions_that_scored_them(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(users=400, months=2)
+    prepare_data(settings)
+    _, new = ingest(settings, 1, scenario="fraud-wave")  # about 5x the usual fraud: a few labelled debits
+    day = pd.read_parquet(synthetic_dir(settings) / new[0]["file"])
+    debits = day[day["direction"].astype(str) == "debit"]
+    frauds, normal = debits[debits["is_anomaly"]], debits[~debits["is_anomaly"]].head(5)
+    assert len(frauds) >= 1
+    version, _ = log_version(settings, "anomaly", offset=1)
+    apply_gate(settings, "anomaly", version, {"recall": 0.9}, "e" * 64)
+
+    scored = {_log(settings, version, _request(row)): True for row in frauds.itertuples(index=False)}
+    scored |= {_log(settings, version, _request(row)): False for row in normal.itertuples(index=False)}
+    told = _log(settings, version, _request(next(frauds.itertuples(index=False))), {"is_anomaly": False})
+    unknown = _log(settings, version, {**_request(next(normal.itertuples(index=False))), "amount": 0.01})
+
+    assert join_confirmed_fraud(settings) == len(scored)
+    for prediction_id, fraud in scored.items():
+        assert _outcome(settings, prediction_id) == {"is_anomaly": fraud, "source": "data"}
+    assert _outcome(settings, told) == {"is_anomaly": False}  # an outcome already given is kept
+    assert _outcome(settings, unknown) is None  # no such debit in the data set: left for later
+    assert join_confirmed_fraud(settings) == 0  # nothing left to join: running again changes nothing
+
+    late = _log(settings, version, _request(next(frauds.itertuples(index=False))))
+    ingest(settings, 1)  # the next day lands: yesterday's debits are confirmed with it
+    assert _outcome(settings, late) == {"is_anomaly": True, "source": "data"}
