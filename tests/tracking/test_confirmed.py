@@ -17,7 +17,7 @@ from nivesh_ml.monitoring.confirmed import join_confirmed_fraud
 from nivesh_ml.pipelines.daily import ingest, prepare_data
 from nivesh_ml.tracking.registry import apply_gate
 
-from ..tracking.conftest import log_version
+from .conftest import log_version
 
 
 def _log(settings: Settings, version: str, transaction: dict[str, Any], outcome: Any = None) -> str:
