@@ -122,6 +122,14 @@ class Settings(BaseSettings):
     users: int = Field(10_000, ge=1, le=1_000_000, description="Synthetic users to generate.")
     months: int = Field(24, ge=1, le=120, description="Months of synthetic transactions.")
     seed: int = Field(42, ge=0, description="Seed for every random choice in the platform.")
+    outcome_horizon_days: int = Field(
+        365,
+        ge=1,
+        le=3650,
+        description="Days after a credit-risk score within which a 90-days-past-due event is its default: "
+        "the advancing data draws its events for this horizon, and an ingest joins them to the scores "
+        "once the data covers it (`nivesh-ml simulate` compresses it to a few days).",
+    )
 
     trust_model_pickles: bool = Field(
         False,

@@ -301,3 +301,40 @@ def test_cli_bad_scenario_exits_2_with_one_line(
     lines = capsys.readouterr().err.strip().splitlines()
     choices = "income-shock, inflation, new-merchants, fraud-wave"
     assert lines == [f"nivesh-ml: error: unknown scenario 'meteor'; choose from {choices}"]
+
+
+def test_each_day_reports_its_90_dpd_events_at_the_horizon_s_hazard(
+    base: Path, copy: Callable[[str], Path], scenario_runs: dict[str | None, Path]
+) -> None:
+    """A day's 90-DPD events are drawn so that a score's chance of an event within the horizon is
+    the user's default probability, and the income shock makes its users default more."""
+    from nivesh_ml.data.synthetic.credit import DEFAULT_ALPHA, DEFAULT_BETA, sigmoid
+
+    risk = pd.read_parquet(base / "credit_labels.parquet").set_index("user_id")["latent_risk"]
+    short = copy("short")
+    advance_dataset(short, 7, horizon_days=3)
+    metas = [partition_meta(partition_path(short, day)) for day in WEEK]
+    assert all(meta["horizon_days"] == 3 for meta in metas)
+    events = [user for meta in metas for user in meta["dpd90"]]
+    assert set(events) <= set(risk.index)
+    daily = 1 - (1 - sigmoid(DEFAULT_ALPHA + DEFAULT_BETA * risk.to_numpy())) ** (1 / 3)
+    expected, spread = 7 * daily.sum(), np.sqrt(7 * daily.sum())
+    assert abs(len(events) - expected) < 4 * spread  # about 7 days x 200 users x 2.5%
+    # riskier users go past due more often: the events' mean latent risk is above the population's
+    assert risk[events].mean() > risk.mean() + 0.5
+
+    # a year's horizon (the default) spreads the same probability thinly: hardly an event a week
+    quiet = [
+        user for day in WEEK for user in partition_meta(partition_path(scenario_runs[None], day))["dpd90"]
+    ]
+    assert len(quiet) < len(events) / 10
+
+    shocked = copy("shocked")
+    advance_dataset(shocked, 7, scenario="income-shock", horizon_days=3)
+    hit = set(partition_meta(partition_path(shocked, WEEK[0]))["effect"]["users"])
+    shocked_events = [u for day in WEEK for u in partition_meta(partition_path(shocked, day))["dpd90"]]
+    rate = {
+        "hit": sum(u in hit for u in shocked_events) / len(hit),
+        "rest": sum(u not in hit for u in shocked_events) / (len(risk) - len(hit)),
+    }
+    assert rate["hit"] > 2 * rate["rest"]

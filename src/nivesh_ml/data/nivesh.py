@@ -58,7 +58,12 @@ def advance_synthetic(
         get_scenario(scenario)  # an unknown name fails before any work
     with item_progress("advancing synthetic data", total=days) as step:
         manifest = advance_dataset(
-            synthetic_dir(settings), days, scenario=scenario, seed=seed, on_day=lambda _day: step(1)
+            synthetic_dir(settings),
+            days,
+            scenario=scenario,
+            seed=seed,
+            horizon_days=settings.outcome_horizon_days,
+            on_day=lambda _day: step(1),
         )
     advanced = manifest["advanced"]
     log.info(

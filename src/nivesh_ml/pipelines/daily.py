@@ -28,7 +28,7 @@ from nivesh_ml.data.synthetic.partitions import advanced_days
 from nivesh_ml.features.materialize import build_features, materialize
 from nivesh_ml.features.online import make_online_store
 from nivesh_ml.log import get_logger
-from nivesh_ml.monitoring.confirmed import join_confirmed_fraud
+from nivesh_ml.monitoring.confirmed import join_confirmed_fraud, join_observed_defaults, record_ingest
 
 __all__ = [
     "DAILY_STEPS",
@@ -76,18 +76,21 @@ def prepare_data(settings: Settings) -> str:
 def ingest(
     settings: Settings, days: int = 1, *, scenario: str | None = None
 ) -> tuple[str, list[dict[str, Any]]]:
-    """Append ``days`` day partitions (under ``scenario``) and validate them, then record the fraud
-    labels they carry as the outcomes of the anomaly predictions that scored those debits
-    (:mod:`nivesh_ml.monitoring.confirmed`); returns the data set's new version and the manifest
-    records of the days appended."""
+    """Append ``days`` day partitions (under ``scenario``) and validate them, then record the outcomes
+    they carry (:mod:`nivesh_ml.monitoring.confirmed`): their fraud labels for the anomaly
+    predictions that scored those debits, their 90-DPD events for the credit-risk scores whose
+    horizon they close; returns the data set's new version and the manifest records of the days
+    appended."""
     before = {record["day"] for record in _advanced(settings)}
     manifest = advance_synthetic(settings, days, scenario=scenario)
     new = [record for record in advanced_days(manifest) if record["day"] not in before]
     for record in new:  # a day that fails its schema stops the loop here, before any feature sees it
         frame = pd.read_parquet(synthetic_dir(settings) / record["file"])
         validate(frame.drop(columns=["date"], errors="ignore"), SCHEMAS["transactions"])
-    if new:  # the days' fraud labels are the outcomes of the anomaly predictions that scored them
+    if new:
+        record_ingest(settings, [record["day"] for record in new])
         join_confirmed_fraud(settings)
+        join_observed_defaults(settings)
     return str(manifest["version"]), new
 
 

@@ -9,9 +9,11 @@ per simulated day:
    (:mod:`nivesh_ml.pipelines.daily`, the same functions the DAGs and the CLI call).
 2. **Traffic**: users are scored by ``user_id`` on credit risk, the day's own transactions on
    anomaly, through the real server (``python -m nivesh_ml.serving`` on a free loopback port).
-3. **Outcomes arrive late**: confirmed fraud (the transaction's own label) the next day; a
-   default (:mod:`nivesh_ml.data.synthetic.outcomes`) ``credit_lag_days`` after the score. Both go
-   through ``POST /feedback``.
+3. **Outcomes arrive late, with the data**: confirmed fraud (the transaction's own label) when
+   the next day is ingested; a default (a 90-DPD event of the user,
+   :mod:`nivesh_ml.data.synthetic.outcomes`) when the data reaches ``credit_lag_days`` after the
+   score (the simulation's default horizon). The ingest joins both to the logged predictions
+   (:mod:`nivesh_ml.monitoring.confirmed`); the simulation sends no outcome itself.
 4. **The platform reacts**: drift is checked on the day's traffic, a fired trigger retrains
    (the new version becomes a canary challenger; the server reloads), and a canary with enough
    outcomes is promoted or rolled back by its rule.
@@ -41,7 +43,6 @@ from nivesh_ml.config import QualityBar, Settings
 from nivesh_ml.data.nivesh import synthetic_dir
 from nivesh_ml.data.scenarios import SCENARIO_DESCRIPTIONS
 from nivesh_ml.data.synthetic import read_manifest
-from nivesh_ml.data.synthetic.outcomes import credit_outcomes
 from nivesh_ml.data.synthetic.partitions import advanced_days, read_since, unify_categories
 from nivesh_ml.db import ModelPrediction, session_scope
 from nivesh_ml.db.app import app_engine
@@ -49,7 +50,7 @@ from nivesh_ml.db.migrate import upgrade
 from nivesh_ml.errors import ConfigError, NiveshError
 from nivesh_ml.log import get_logger
 from nivesh_ml.models.common import TrainOptions, trainer
-from nivesh_ml.monitoring.quality import SCORERS
+from nivesh_ml.monitoring.quality import feedback_rows, score_versions
 from nivesh_ml.pipelines import daily
 from nivesh_ml.progress import item_progress
 from nivesh_ml.serving.process import server_process
@@ -87,8 +88,9 @@ class SimulationConfig:
     # debits a day did not, docs/BENCHMARKS.md "Living platform"); a real day scores every debit.
     credit_requests: int = 300  # users scored per day
     anomaly_requests: int = 400  # the day's debits scored per day
-    credit_lag_days: int = 3  # a default is known this many simulated days after the score
-    fraud_lag_days: int = 1
+    # The default horizon in simulated days (a 12-month horizon compressed): a score's default is
+    # known when the data reaches this many days after it. Fraud is confirmed the next day.
+    credit_lag_days: int = 3
     canary_percentage: int = 30
     canary_min_feedback: int = 100
     quick: bool = True
@@ -96,6 +98,10 @@ class SimulationConfig:
     def __post_init__(self) -> None:
         if self.days < 1:
             raise ConfigError(f"--days must be at least 1, got {self.days}")
+        if not 1 <= self.credit_lag_days <= 30:
+            raise ConfigError(
+                f"the default horizon must be 1 to 30 simulated days, got {self.credit_lag_days}"
+            )
         if self.scenario is not None and self.scenario not in SCENARIO_DESCRIPTIONS:
             raise ConfigError(
                 f"unknown scenario {self.scenario!r}; choose one of {', '.join(SCENARIO_DESCRIPTIONS)}"
@@ -113,20 +119,7 @@ class SimulationConfig:
 
 
 @dataclass
-class _Pending:
-    """A prediction whose outcome is not known yet."""
-
-    model: str
-    prediction_id: str
-    version: str
-    due_day: int
-    prediction: dict[str, Any]
-    actual: Any
-
-
-@dataclass
 class _State:
-    pending: list[_Pending] = field(default_factory=list)
     answered: int = 0
     began: list[datetime] = field(default_factory=list)  # when each recent day's traffic began
 
@@ -143,6 +136,7 @@ def simulation_settings(base: Settings, folder: Path, config: SimulationConfig) 
             "users": config.users,
             "months": config.months,
             "seed": config.seed,
+            "outcome_horizon_days": config.credit_lag_days,
             "canary_traffic_percentage": config.canary_percentage,
             "canary_min_feedback": config.canary_min_feedback,
             "api_keys": [],
@@ -165,7 +159,6 @@ def run_simulation(
     records = _read_days(folder)
     check_days(records)
     state = _State(
-        pending=[_Pending(**item) for item in (records[-1]["pending"] if records else [])],
         answered=records[-1]["answered_total"] if records else 0,
         began=[
             datetime.fromisoformat(moment) for moment in (records[-1].get("began", []) if records else [])
@@ -270,15 +263,15 @@ def _one_day(
         _credit_traffic(settings, config, http, state, day, rng, served)
     if "anomaly" in config.models:
         _anomaly_traffic(settings, config, http, state, day, rng, served)
-    quality = _send_due_feedback(http, state, day)
     _wait_logged(settings, state.answered)
+    quality = _resolved_quality(settings, config, state.began, traffic_began)
     checked = datetime.now(UTC)  # the window ends here, whatever the check's imports take
     drift = daily.check_drift_all(settings, checked - traffic_began, now=checked)
     drift = [item for item in drift if item["model"] in config.models]
     alarms = _alarms(settings, config.models)
     # live quality over the predictions of the last 7 simulated days (a simulated day is seconds)
-    began = [*state.began[-6:], traffic_began]
-    week = datetime.now(UTC) - began[0]
+    began = [*state.began[-max(6, config.credit_lag_days) :], traffic_began]
+    week = datetime.now(UTC) - began[-7:][0]
     retrains = daily.retrain_triggered(settings, config.models, quick=config.quick, quality_window=week)
     state.began = began
     canaries = daily.decide_canaries(settings, config.models)
@@ -303,7 +296,6 @@ def _one_day(
         "answered_total": state.answered,
         "logged_total": _logged(settings),
         "seconds": round(time.monotonic() - started, 2),
-        "pending": [asdict(item) for item in state.pending],
         "began": [moment.isoformat() for moment in state.began],
     }
 
@@ -331,10 +323,8 @@ def _credit_traffic(
     served: dict[str, dict[str, int]],
 ) -> None:
     users = [f"U{index:07d}" for index in rng.choice(np.arange(1, config.users + 1), config.credit_requests)]
-    outcomes = credit_outcomes(synthetic_dir(settings), sorted(set(users)), seed=config.seed)
     for user in users:
-        due, actual = day + config.credit_lag_days, {"default": outcomes[user]}
-        _score(http, state, served, "credit-risk", {"user_id": user}, due, "probability_of_default", actual)
+        _score(http, state, served, "credit-risk", {"user_id": user})
 
 
 def _anomaly_traffic(
@@ -362,31 +352,20 @@ def _anomaly_traffic(
             "transaction": _transaction(row),
             "context": [_recent(item) for item in context.itertuples(index=False)],
         }
-        due, actual = day + config.fraud_lag_days, {"is_anomaly": bool(row.is_anomaly)}
-        _score(http, state, served, "anomaly", body, due, "is_anomaly", actual)
+        _score(http, state, served, "anomaly", body)
 
 
 def _score(
-    http: httpx.Client,
-    state: _State,
-    served: dict[str, dict[str, int]],
-    model: str,
-    body: dict[str, Any],
-    due_day: int,
-    answer_field: str,
-    actual: dict[str, Any],
+    http: httpx.Client, state: _State, served: dict[str, dict[str, int]], model: str, body: dict[str, Any]
 ) -> None:
-    """One prediction through the server, counted, its outcome held back until ``due_day``."""
+    """One prediction through the server, counted by the version that answered."""
     response = http.post(f"/predict/{model}", json=body)
     if response.status_code != 200:
         raise NiveshError(f"simulate: {model} answered {response.status_code}: {response.text[:500]}")
-    answer = response.json()
-    version = str(answer["model_version"])
+    version = str(response.json()["model_version"])
     by_version = served.setdefault(model, {})
     by_version[version] = by_version.get(version, 0) + 1
     state.answered += 1
-    kept = {answer_field: answer[answer_field]}
-    state.pending.append(_Pending(model, answer["prediction_id"], version, due_day, kept, actual))
 
 
 def _recent_debits(settings: Settings) -> pd.DataFrame:
@@ -423,24 +402,22 @@ def _recent(row: Any) -> dict[str, Any]:
     }
 
 
-def _send_due_feedback(http: httpx.Client, state: _State, day: int) -> dict[str, dict[str, dict[str, float]]]:
-    """Send the outcomes due today; each model's quality per version over them."""
-    due = [item for item in state.pending if item.due_day <= day]
-    state.pending = [item for item in state.pending if item.due_day > day]
-    pairs: dict[str, dict[str, list[Any]]] = {}
-    for item in due:
-        response = http.post("/feedback", json={"prediction_id": item.prediction_id, "actual": item.actual})
-        if response.status_code not in (200, 204):
-            raise NiveshError(f"simulate: feedback answered {response.status_code}: {response.text}")
-        pair = SCORERS[item.model].pair(item.prediction, item.actual)
-        if pair is not None:
-            pairs.setdefault(item.model, {}).setdefault(item.version, []).append(pair)
-    return {
-        model: {
-            version: {"n": len(found), **SCORERS[model].score(found)} for version, found in versions.items()
-        }
-        for model, versions in pairs.items()
-    }
+def _resolved_quality(
+    settings: Settings, config: SimulationConfig, began: Sequence[datetime], today: datetime
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Each model's quality per version over the predictions whose outcomes today's ingest brought:
+    the debits scored the day before, the credit scores made ``credit_lag_days`` days before."""
+    lags = {"anomaly": 1, "credit-risk": config.credit_lag_days}
+    quality: dict[str, dict[str, dict[str, float]]] = {}
+    for model in config.models:
+        lag = lags[model]
+        if len(began) < lag:
+            continue
+        until = began[-lag + 1] if lag > 1 else today
+        versions = score_versions(model, feedback_rows(settings, [model], began[-lag], until))
+        if versions:
+            quality[model] = {v.version: {"n": v.feedback, **v.metrics} for v in versions}
+    return quality
 
 
 def _wait_logged(settings: Settings, answered: int, timeout_s: float = 60.0) -> None:

@@ -13,7 +13,10 @@ gives the same bytes however the days were advanced (all at once or one a call):
 4. narrations, running balances (continued in whole paise from the last balance of every
    deposit account), and ids ``T<yyyymmdd><7-digit row>``; the frame is checked against the
    transactions schema (with the scenario's new categories and anomaly types allowed) and
-   written as a partition (:mod:`partitions`).
+   written as a partition (:mod:`partitions`);
+5. the day's 90-days-past-due events (:mod:`outcomes`: each user's latent risk, and more for a
+   user the income shock hit), recorded as ``dpd90`` (user ids) in the partition's record with
+   the ``horizon_days`` they were drawn for.
 
 The generated history is never touched. Users and accounts are the generator's own draws for
 the manifest's configuration (redrawn and checked against the written tables).
@@ -44,6 +47,7 @@ from nivesh_ml.data.synthetic.continuation import WINDOW_DAYS, Habits, day_rows,
 from nivesh_ml.data.synthetic.generator import STAGES, GeneratorConfig
 from nivesh_ml.data.synthetic.merchants import ANOMALY_TYPES, CATEGORIES, CHANNELS, DIRECTIONS, vocabulary
 from nivesh_ml.data.synthetic.narration import describe
+from nivesh_ml.data.synthetic.outcomes import delinquent
 from nivesh_ml.data.synthetic.scenarios import (
     EXTRA_ANOMALY_TYPES,
     EXTRA_CATEGORIES,
@@ -57,10 +61,11 @@ from nivesh_ml.data.synthetic.timeline import Timeline, build_timeline
 from nivesh_ml.data.synthetic.users import Population, draw_population
 from nivesh_ml.errors import ConfigError, DataError, DatasetMissingError
 
-__all__ = ["ADVANCE_GENERATOR", "advance_dataset", "next_day"]
+__all__ = ["ADVANCE_GENERATOR", "DEFAULT_HORIZON_DAYS", "advance_dataset", "next_day"]
 
 ADVANCE_GENERATOR = "nivesh-synthetic-advance"
-_ROWS, _ANOMALIES, _NARRATION = 0, 1, 2
+_ROWS, _ANOMALIES, _NARRATION, _OUTCOMES = 0, 1, 2, 3
+DEFAULT_HORIZON_DAYS = 365  # a 12-month default horizon, as ``default_12m`` is labelled
 _STRINGS = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
 
 
@@ -74,6 +79,7 @@ class _World:
     account_ids: pa.Array
     habits: Habits
     closing: np.ndarray  # int64 paise: each deposit account's balance after the last day
+    risk: np.ndarray  # each user's latent credit risk (``credit_labels.latent_risk``)
     deposit: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -86,15 +92,19 @@ def advance_dataset(
     *,
     scenario: str | None = None,
     seed: int | None = None,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
     on_day: Callable[[dt.date], None] | None = None,
 ) -> dict[str, Any]:
     """Append ``days`` day partitions after the data set's last day; returns the updated manifest.
 
-    ``seed`` defaults to the data set's seed; ``scenario`` names one of :data:`scenarios.SCENARIOS`.
+    ``seed`` defaults to the data set's seed; ``scenario`` names one of :data:`scenarios.SCENARIOS`;
+    ``horizon_days`` is the default horizon the day's 90-DPD events are drawn for (:mod:`outcomes`).
     ``on_day(day)`` is called after each day is written (and recorded in the manifest).
     """
     if days < 1:
         raise ConfigError(f"days must be at least 1, got {days}")
+    if horizon_days < 1:
+        raise ConfigError(f"the default horizon must be at least 1 day, got {horizon_days}")
     chosen = get_scenario(scenario) if scenario else None
     folder = Path(folder)
     manifest = read_manifest(folder)
@@ -106,7 +116,7 @@ def advance_dataset(
     for _ in range(days):
         day = next_day(manifest, config)
         start = _scenario_start(manifest, chosen, day)
-        frame, meta = _make_day(world, day, seed, chosen, start)
+        frame, meta = _make_day(world, day, seed, chosen, start, horizon_days)
         path = partitions.partition_path(folder, day)
         partitions.write_partition(frame, meta, path)
         manifest = partitions.record_day(folder, manifest, partitions.day_record(folder, path, meta))
@@ -151,7 +161,15 @@ def _load_world(folder: Path, manifest: dict[str, Any], config: GeneratorConfig)
         account_ids=account_ids,
         habits=learn_habits(window, users, accounts, config.end_date),
         closing=_closing_balances(folder, manifest, acc, account_ids),
+        risk=_latent_risk(folder, users["user_id"]),
     )
+
+
+def _latent_risk(folder: Path, user_ids: pd.Series) -> np.ndarray:
+    """Each user's latent credit risk, in the order of ``user_ids`` (the history's last label)."""
+    labels = _read(folder / "credit_labels.parquet", ["user_id", "latent_risk"])
+    risk = labels.drop_duplicates("user_id", keep="last").set_index("user_id")["latent_risk"]
+    return np.asarray(risk.reindex(user_ids.array).fillna(0.0).to_numpy(dtype=np.float64))
 
 
 def _read(path: Path, columns: list[str] | None, filters: list[Any] | None = None) -> pd.DataFrame:
@@ -181,7 +199,7 @@ def _closing_balances(
 
 
 def _make_day(
-    world: _World, day: dt.date, seed: int, chosen: Scenario | None, start: dt.date | None
+    world: _World, day: dt.date, seed: int, chosen: Scenario | None, start: dt.date | None, horizon_days: int
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """One day's transactions frame and its metadata record."""
 
@@ -193,9 +211,11 @@ def _make_day(
     rate = ANOMALY_RATE * (chosen.anomaly_multiplier if chosen else 1.0)
     rows = _with_anomalies(rows, rate, world, tl, rng(_ANOMALIES))
     effect: dict[str, Any] = {}
+    ids = np.asarray(world.user_ids.to_numpy(zero_copy_only=False))
     if chosen is not None and start is not None:
-        ids = np.asarray(world.user_ids.to_numpy(zero_copy_only=False))
         rows, effect = chosen.apply(rows, DayContext(day, start, seed, world.pop, world.acc, ids))
+    shocked = np.isin(ids, effect.get("users", [])) if chosen and chosen.name == "income-shock" else False
+    dpd90 = delinquent(world.risk, np.asarray(shocked, dtype=bool), horizon_days, rng(_OUTCOMES))
     frame = _frame(rows, world, tl, day, rng(_NARRATION))
     schemas.validate(frame, _SCHEMA)
     meta = {
@@ -207,6 +227,8 @@ def _make_day(
         "effect": effect,
         "rows": len(frame),
         "anomaly_rate": round(float(frame["is_anomaly"].mean()) if len(frame) else 0.0, 6),
+        "horizon_days": horizon_days,
+        "dpd90": [str(user) for user in ids[dpd90]],
     }
     return frame, meta
 

@@ -1,54 +1,40 @@
-"""Outcomes that arrive late, as in life: whether a scored user goes on to default.
+"""Outcomes that arrive late, as in life: 90-days-past-due events, emitted day by day with the data.
 
 The generator knows each user's latent credit risk ``z`` (``credit_labels.latent_risk``) and
-draws ``default_12m`` from ``sigmoid(alpha + beta z)`` (:mod:`.credit`). A user scored on an
-advanced day has an *observed* outcome: a 90-days-past-due event within the horizon, drawn
-from the same model, and a user whose salary the ``income-shock`` scenario stopped carries
-``SHOCK_RISK`` more risk from the day it began. Each user's draw is fixed by (seed, user), so a
-user scored twice has one outcome, and the outcome is known only ``lag`` days after the score
-(the caller, e.g. ``nivesh-ml simulate``, holds it back until then).
+draws ``default_12m`` from ``p = sigmoid(alpha + beta z)`` (:mod:`.credit`): the probability of a
+default within the horizon. Every advanced day carries the day's 90-DPD events (the bureau's
+report: which users went 90 days past due that day) in its partition record (``dpd90``). Each
+user's events are a renewal process with the daily hazard that makes the chance of at least one
+event in any ``horizon_days`` equal to ``p``::
+
+    P(event on a day) = 1 - (1 - p) ** (1 / horizon_days)
+
+so a score made as of day ``t`` has the outcome "an event in ``(t, t + horizon_days]``", known
+once the data reaches ``t + horizon_days``, with probability ``p`` (what a calibrated model
+predicts). A user whose salary the ``income-shock`` scenario stopped carries ``SHOCK_RISK`` more
+risk on each day of the shock. The horizon is the data set's clock: 365 days in life
+(``NIVESH_OUTCOME_HORIZON_DAYS``); ``nivesh-ml simulate`` compresses it to a few simulated days.
+:mod:`nivesh_ml.monitoring.confirmed` joins the events to the credit-risk predictions.
 """
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 
 from nivesh_ml.data.synthetic.credit import DEFAULT_ALPHA, DEFAULT_BETA, sigmoid
-from nivesh_ml.data.synthetic.partitions import advanced_days, partition_meta
-from nivesh_ml.data.synthetic.storage import read_manifest
 
-__all__ = ["SHOCK_RISK", "credit_outcomes", "shocked_users"]
+__all__ = ["SHOCK_RISK", "delinquent"]
 
 SHOCK_RISK = 1.5  # latent-risk units a lost salary adds (about 4x the odds of default)
 
 
-def shocked_users(folder: Path) -> set[str]:
-    """Users an ``income-shock`` day of the data set cut off from their salary (empty if none)."""
-    manifest = read_manifest(folder) or {}
-    for record in reversed(advanced_days(manifest)):
-        if record.get("scenario") == "income-shock":
-            effect = partition_meta(Path(folder) / record["file"]).get("effect") or {}
-            return {str(user) for user in effect.get("users", [])}
-    return set()
-
-
-def credit_outcomes(folder: Path, user_ids: list[str], *, seed: int) -> dict[str, bool]:
-    """Whether each of ``user_ids`` defaults (a 90-days-past-due event within the horizon)."""
-    labels = pd.read_parquet(Path(folder) / "credit_labels.parquet", columns=["user_id", "latent_risk"])
-    risk = labels.drop_duplicates("user_id", keep="last").set_index("user_id")["latent_risk"]
-    shocked = shocked_users(folder)
-    outcomes: dict[str, bool] = {}
-    for user in user_ids:
-        z = float(risk.get(user, 0.0)) + (SHOCK_RISK if user in shocked else 0.0)
-        probability = float(sigmoid(np.array([DEFAULT_ALPHA + DEFAULT_BETA * z]))[0])
-        outcomes[user] = _uniform(seed, user) < probability
-    return outcomes
-
-
-def _uniform(seed: int, user: str) -> float:
-    digest = hashlib.blake2b(f"outcome:{seed}:{user}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64
+def delinquent(
+    risk: np.ndarray, shocked: np.ndarray, horizon_days: int, rng: np.random.Generator
+) -> np.ndarray:
+    """A mask of the users with a 90-DPD event today, from each user's latent ``risk`` (and
+    ``SHOCK_RISK`` more where ``shocked``)."""
+    if horizon_days < 1:
+        raise ValueError(f"horizon_days must be at least 1, got {horizon_days}")
+    p = sigmoid(DEFAULT_ALPHA + DEFAULT_BETA * (risk + SHOCK_RISK * shocked))
+    daily = 1.0 - (1.0 - p) ** (1.0 / horizon_days)
+    return np.asarray(rng.random(risk.size) < daily, dtype=bool)
