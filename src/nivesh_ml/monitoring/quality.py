@@ -100,10 +100,12 @@ def _label(value: Any, key: str) -> str | None:
 _TRUE, _FALSE = {"1", "true", "yes"}, {"0", "false", "no"}
 
 
-def _binary(value: Any, keys: Sequence[str]) -> int | None:
+def binary(value: Any, keys: Sequence[str] = ()) -> int | None:
+    """A yes/no written as a bool, 0/1, or ``true``/``false``/``yes``/``no`` (under the first of
+    ``keys`` a mapping holds) as 0 or 1; None for anything else."""
     if isinstance(value, Mapping):
         found = [value[key] for key in keys if key in value]
-        return _binary(found[0], ()) if found else None
+        return binary(found[0]) if found else None
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int | float) and value in (0, 1):
@@ -239,7 +241,7 @@ def _wape(pairs: Sequence[Pair]) -> dict[str, float]:
 
 def _anomaly_pair(prediction: Mapping[str, Any], actual: Any) -> Pair | None:
     flagged = prediction.get("is_anomaly")
-    truth = _binary(actual, ("is_anomaly", "anomaly", "fraud"))
+    truth = binary(actual, ("is_anomaly", "anomaly", "fraud"))
     return None if not isinstance(flagged, bool) or truth is None else (int(flagged), truth)
 
 
@@ -256,7 +258,7 @@ def _anomaly_score(pairs: Sequence[Pair]) -> dict[str, float]:
 
 def _credit_pair(prediction: Mapping[str, Any], actual: Any) -> Pair | None:
     probability = _number(prediction.get("probability_of_default"))
-    truth = _binary(actual, ("default", "defaulted", "default_12m"))
+    truth = binary(actual, ("default", "defaulted", "default_12m"))
     return None if probability is None or truth is None else (probability, truth)
 
 

@@ -178,3 +178,15 @@ def test_feedback_labels_without_the_features_are_refused(nivesh_settings: Setti
     labels = _feedback_folder(tmp_path / "labels", [("U0000001", {"monthly_income": 1.0}, 0)])
     with pytest.raises(DataError, match="lack"):
         load_nivesh(nivesh_settings, CreditRiskConfig.quick(), 42, feedback=labels)
+
+
+def test_a_blank_yes_no_in_the_feedback_labels_is_named(nivesh_settings: Settings, tmp_path: Path) -> None:
+    frame, _ = nivesh_frame(nivesh_settings)
+    user = str(frame["user_id"].iloc[0])
+    features = {
+        name: (None if pd.isna(v) else v)
+        for name, v in frame.set_index("user_id").loc[user, VIEW.columns].items()
+    }
+    labels = _feedback_folder(tmp_path / "labels", [(user, {**features, "has_salary_account": None}, 0)])
+    with pytest.raises(DataError, match="has_salary_account must be true or false"):
+        load_nivesh(nivesh_settings, CreditRiskConfig.quick(), 42, feedback=labels)

@@ -37,6 +37,7 @@ from nivesh_ml.features.offline import OfflineStore
 from nivesh_ml.log import get_logger
 from nivesh_ml.models.credit_risk.config import LABEL, VIEW, CreditRiskConfig, age_band
 from nivesh_ml.models.credit_risk.schema import NIVESH_SCHEMA, FeatureSchema
+from nivesh_ml.monitoring.quality import binary
 
 __all__ = [
     "CreditData",
@@ -172,19 +173,22 @@ def feedback_frame(folder: Path, users: pd.DataFrame) -> tuple[pd.DataFrame, str
         raise DataError(f"{folder}: the feedback labels lack {', '.join(missing)}; export them again")
     newest = labels.dropna(subset=["user_id"]).drop_duplicates("user_id", keep="last")  # oldest first
     rows = newest[["user_id", LABEL, *NIVESH_SCHEMA.names]].copy()
-    rows[LABEL] = rows[LABEL].map(_flag).astype(np.int64)
-    rows["has_salary_account"] = rows["has_salary_account"].map(_flag).astype(bool)
+    rows[LABEL] = _flags(rows[LABEL])
+    rows["has_salary_account"] = _flags(rows["has_salary_account"]).astype(bool)
     return _with_groups(rows.reset_index(drop=True), users), str(manifest["version"])
 
 
-def _flag(value: object) -> int:
-    """A 0/1 written by the CSV export (``True``/``False``, ``1``/``0``)."""
-    text = str(value).strip().lower()
-    if text in ("true", "1", "1.0"):
-        return 1
-    if text in ("false", "0", "0.0"):
-        return 0
-    raise DataError(f"a feedback label must be true or false, got {value!r}")
+def _flags(column: pd.Series) -> pd.Series:
+    """A 0/1 column written by the CSV export (``True``/``False``, ``1``/``0``); anything else is an
+    error that names the column and the value."""
+    flags = column.map(lambda value: binary(str(value).strip().removesuffix(".0")))
+    bad = column[flags.isna()]
+    if len(bad):
+        raise DataError(
+            f"feedback labels: {column.name} must be true or false, got {bad.iloc[0]!r} "
+            f"({len(bad)} rows); fix or drop those rows of the labels file"
+        )
+    return flags.astype(np.int64)
 
 
 def nivesh_frame(settings: Settings) -> tuple[pd.DataFrame, str]:
