@@ -456,7 +456,7 @@ def drift_check(
         if any(outcome.status == "failed" for outcome in outcomes):
             raise typer.Exit(1)
         return
-    result = check_drift(_settings(ctx), model, parse_window(window))
+    result = check_drift(_settings(ctx), model, parse_window(window), html=True)
     if as_json:
         print(json.dumps(asdict(result), default=str))
         return

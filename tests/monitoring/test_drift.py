@@ -98,6 +98,10 @@ def test_no_drift_on_the_same_distribution(settings: Settings) -> None:
     result = check_drift(settings, "credit-risk", timedelta(days=1))
     assert not result.dataset_drift
     assert not any(column["drifted"] for column in result.columns.values())
+    assert result.report_html == ""  # a quiet check records its numbers; no report is drawn
+    assert all(column["method"] and column["score"] >= 0 for column in result.columns.values())
+    asked = check_drift(settings, "credit-risk", timedelta(days=1), html=True)  # `drift check MODEL`
+    assert Path(asked.report_html).read_text().count("<html") == 1
 
 
 def test_too_little_traffic_is_a_clear_error(settings: Settings) -> None:

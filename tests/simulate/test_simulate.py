@@ -48,7 +48,7 @@ SMALL = {
 # trigger on a shock of defaults.
 EXPECTED: dict[str, tuple[int | None, int, bool]] = {
     "fraud-wave": (3, 6, False),
-    "new-merchants": (3, 5, False),
+    "new-merchants": (3, 6, False),
     "inflation": (None, 2, False),
     "income-shock": (None, 2, False),
 }

@@ -119,8 +119,9 @@ def _pairs(model: str, rows: Sequence[Any]) -> list[Pair]:
 
 def _newest_per_user(model: str, rows: Sequence[Any]) -> list[Any]:
     """For a model whose outcome belongs to the user (:data:`USER_OUTCOMES`), each user's newest
-    scored outcome only: a user scored every few days defaults once, and counting them once per
-    score would make the same evidence look stronger than it is."""
+    scored outcome only: the scores of a user made within one default horizon share their outcome
+    (one 90-DPD event answers all of them), and counting them once per score would make the same
+    evidence look stronger than it is."""
     if model not in USER_OUTCOMES:
         return list(rows)
     seen: set[Any] = set()

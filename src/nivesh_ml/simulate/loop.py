@@ -29,7 +29,8 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -253,30 +254,37 @@ def _one_day(
     settings: Settings, config: SimulationConfig, http: httpx.Client, state: _State, day: int
 ) -> dict[str, Any]:
     started = time.monotonic()
+    steps = _Steps()
     scenario = config.scenario_on(day)
-    version, new = daily.ingest(settings, 1, scenario=scenario)
-    built, written = daily.refresh_features(settings)
+    with steps("ingest"):
+        version, new = daily.ingest(settings, 1, scenario=scenario)
+    with steps("features"):
+        built, written = daily.refresh_features(settings)
     traffic_began = datetime.now(UTC)
     rng = np.random.default_rng([config.seed, day])
     served: dict[str, dict[str, int]] = {}
-    if "credit-risk" in config.models:
-        _credit_traffic(settings, config, http, state, day, rng, served)
-    if "anomaly" in config.models:
-        _anomaly_traffic(settings, config, http, state, day, rng, served)
-    _wait_logged(settings, state.answered)
+    with steps("traffic"):
+        if "credit-risk" in config.models:
+            _credit_traffic(config, http, state, rng, served)
+        if "anomaly" in config.models:
+            _anomaly_traffic(settings, config, http, state, rng, served)
+        _wait_logged(settings, state.answered)
     quality = _resolved_quality(settings, config, state.began, traffic_began)
     checked = datetime.now(UTC)  # the window ends here, whatever the check's imports take
-    drift = daily.check_drift_all(settings, checked - traffic_began, now=checked)
+    with steps("drift"):
+        drift = daily.check_drift_all(settings, checked - traffic_began, now=checked)
     drift = [item for item in drift if item["model"] in config.models]
     alarms = _alarms(settings, config.models)
     # live quality over the predictions of the last 7 simulated days (a simulated day is seconds)
     began = [*state.began[-max(6, config.credit_lag_days) :], traffic_began]
     week = datetime.now(UTC) - began[-7:][0]
-    retrains = daily.retrain_triggered(settings, config.models, quick=config.quick, quality_window=week)
+    with steps("retrain"):
+        retrains = daily.retrain_triggered(settings, config.models, quick=config.quick, quality_window=week)
     state.began = began
-    canaries = daily.decide_canaries(settings, config.models)
-    if retrains or any(item["status"] in ("promoted", "rolled_back") for item in canaries):
-        http.post("/admin/reload").raise_for_status()
+    with steps("canary"):
+        canaries = daily.decide_canaries(settings, config.models)
+        if retrains or any(item["status"] in ("promoted", "rolled_back") for item in canaries):
+            http.post("/admin/reload").raise_for_status()
     ready = http.get("/ready").json()
     return {
         "day": day,
@@ -296,8 +304,24 @@ def _one_day(
         "answered_total": state.answered,
         "logged_total": _logged(settings),
         "seconds": round(time.monotonic() - started, 2),
+        "step_seconds": steps.seconds,
         "began": [moment.isoformat() for moment in state.began],
     }
+
+
+class _Steps:
+    """Seconds per step of a day: ``with steps("ingest"): ...``."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(time.monotonic() - started, 2)
 
 
 def _alarms(settings: Settings, models: Sequence[str]) -> dict[str, str]:
@@ -314,11 +338,9 @@ def _alarms(settings: Settings, models: Sequence[str]) -> dict[str, str]:
 
 
 def _credit_traffic(
-    settings: Settings,
     config: SimulationConfig,
     http: httpx.Client,
     state: _State,
-    day: int,
     rng: np.random.Generator,
     served: dict[str, dict[str, int]],
 ) -> None:
@@ -332,7 +354,6 @@ def _anomaly_traffic(
     config: SimulationConfig,
     http: httpx.Client,
     state: _State,
-    day: int,
     rng: np.random.Generator,
     served: dict[str, dict[str, int]],
 ) -> None:

@@ -77,7 +77,8 @@ def check_model_drift(model: str, window: str) -> dict[str, Any]:
             **verdict,
             "drifted": result.dataset_drift,
             "drift_share": result.drift_share,
-            "reason": f"{share} (threshold {settings.drift_threshold(model):.0%}); {result.report_html}",
+            "reason": f"{share} (threshold {settings.drift_threshold(model):.0%}); "
+            f"{result.report_html or 'no report drawn (no drift)'}",
         }
     )
 
