@@ -13,6 +13,7 @@ written, a check records one more verdict.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -61,6 +62,7 @@ class DayReport:
     drift: list[dict[str, Any]] = field(default_factory=list)
     retrains: list[dict[str, Any]] = field(default_factory=list)
     canaries: list[dict[str, Any]] = field(default_factory=list)
+    step_seconds: dict[str, float] = field(default_factory=dict)  # wall seconds per step
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -185,15 +187,28 @@ def run_day(
 ) -> DayReport:
     """One day: ingest ``days`` partitions (none with 0), validate, features, drift, retrain if
     triggered, decide canaries."""
+    seconds: dict[str, float] = {}
+    started = time.monotonic()
+
+    def lap(step: str) -> None:
+        nonlocal started
+        seconds[step], started = round(time.monotonic() - started, 2), time.monotonic()
+
     version, new = ingest(settings, days, scenario=scenario) if days > 0 else (prepare_data(settings), [])
+    lap("ingest")
     report = DayReport(
         day=new[-1]["day"] if new else None,
         scenario=scenario,
         data_version=version,
         new_rows=sum(int(record.get("rows", 0)) for record in new),
+        step_seconds=seconds,
     )
     report.snapshots_built, report.materialized = refresh_features(settings)
+    lap("features")
     report.drift = check_drift_all(settings, drift_window, now=datetime.now(UTC))
+    lap("drift")
     report.retrains = retrain_triggered(settings, models, quick=quick)
+    lap("retrain")
     report.canaries = decide_canaries(settings, models)
+    lap("canary")
     return report
