@@ -246,6 +246,7 @@ def test_pipeline_daily_ingests_a_day_and_checks_every_model(tmp_path: Path) -> 
     assert report["snapshots_built"] > 0
     assert [item["status"] for item in report["drift"]] == ["skipped"] * 6  # no champion yet
     assert report["retrains"] == []
+    assert set(report["step_seconds"]) == {"ingest", "features", "drift", "retrain", "canary"}
     unknown = run(["pipeline", "daily", "--scenario", "meteor"], home, **env)
     assert unknown.returncode == 2
     assert "meteor" in unknown.stderr
