@@ -128,3 +128,26 @@ def test_observed_defaults_resolve_each_credit_score_once_the_data_covers_its_ho
     later = _dpd90(settings, day2[0]) | _dpd90(settings, day3[0])
     for pid, user in as_of_day1.items():
         assert _outcome(settings, pid) == {"default": user in later, "source": "data"}
+
+
+def test_days_advanced_before_they_reported_defaults_are_not_read_as_no_default(
+    make_settings: Callable[..., Settings],
+) -> None:
+    import json
+
+    import pyarrow.parquet as pq
+
+    from nivesh_ml.data.synthetic.partitions import META_KEY
+
+    settings = make_settings(users=200, months=2, outcome_horizon_days=2)
+    prepare_data(settings)
+    version, _ = log_version(settings, "credit-risk", offset=1)
+    apply_gate(settings, "credit-risk", version, {"auc": 0.9}, "c" * 64)
+    scored = _log_as(settings, "nivesh-credit-risk", version, {"user_id": "U0000001"})
+    _, day1 = ingest(settings, 1)
+    path = synthetic_dir(settings) / day1[0]["file"]  # as an older release wrote it: no 90-DPD events
+    table = pq.read_table(path)
+    meta = {k: v for k, v in json.loads(table.schema.metadata[META_KEY]).items() if k != "dpd90"}
+    pq.write_table(table.replace_schema_metadata({META_KEY: json.dumps(meta).encode()}), path)
+    ingest(settings, 1)  # the horizon (day 1 and day 2) is closed, but day 1 said nothing
+    assert _outcome(settings, scored) is None

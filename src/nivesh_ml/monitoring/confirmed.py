@@ -121,6 +121,10 @@ def join_observed_defaults(settings: Settings, *, lookback_days: int = LOOKBACK_
     for day in sorted(metas):
         for user in metas[day].get("dpd90", []):
             events.setdefault(str(user), []).append(day)
+    # days advanced before they carried their 90-DPD events say nothing about defaults: a horizon
+    # that reaches back to one of them is not judged (it would read as "no default")
+    silent = [day for day, meta in metas.items() if "dpd90" not in meta]
+    reported_from = max(silent) + timedelta(days=1) if silent else dt.date.min
     times, as_of_days = _clock(folder)
 
     def as_of(created: datetime) -> dt.date:
@@ -137,7 +141,12 @@ def join_observed_defaults(settings: Settings, *, lookback_days: int = LOOKBACK_
         ):
             start = as_of(created)
             end = start + timedelta(days=window(start))
-            if user is None or end > last or (last - end).days > lookback_days:
+            if (
+                user is None
+                or end > last
+                or (last - end).days > lookback_days
+                or start + timedelta(days=1) < reported_from
+            ):
                 continue
             defaulted = any(start < day <= end for day in events.get(str(user), ()))
             repository.record_feedback(session, prediction_id, {"default": defaulted, "source": "data"})
