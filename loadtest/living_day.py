@@ -6,9 +6,9 @@ Run it on a home that ``make run`` (``nivesh-ml up``) made, so all six champions
 
 1. The server starts on a free loopback port (``serving.process.server_process``) and gets a day
    of traffic: credit risk and spending by ``user_id`` (random users), anomaly on the data set's
-   last day's debits (each with the user's 24 hours before it as context), intent and NER on the
-   validation splits' texts, the assistant on the validation chats' first user turns. Every
-   answer must be a 200.
+   last day's debits (each with the user's 24 hours before it as context, as ``simulate`` sends
+   them), intent and NER on the validation splits' texts, the assistant on the validation chats'
+   first user turns. Every answer must be a 200.
 2. ``nivesh-ml pipeline daily`` runs in a child process (advance one day, validate, join the
    outcomes, incremental build, materialise, drift for the six models over the traffic, triggers,
    canaries); its JSON report gives the seconds of each step and the child's peak RSS is read
@@ -32,14 +32,11 @@ from typing import Any
 
 import httpx
 import numpy as np
-import pandas as pd
 
 from nivesh_ml.config import load_settings
-from nivesh_ml.data.nivesh import synthetic_dir
-from nivesh_ml.data.synthetic import read_manifest
-from nivesh_ml.data.synthetic.partitions import advanced_days, read_since, unify_categories
 from nivesh_ml.serving.keys import create_key
 from nivesh_ml.serving.process import server_process
+from nivesh_ml.simulate.loop import debit_requests
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -112,7 +109,7 @@ def _traffic(
     calls += [
         ("/predict/spending", {"user_id": u, "horizon_months": 1}) for u in rng.choice(users, args.spending)
     ]
-    calls += _debits(settings, args.anomaly, rng)
+    calls += [("/predict/anomaly", body) for body in debit_requests(settings, args.anomaly, rng)]
     calls += [
         ("/predict/intent", {"query": t}) for t in _texts("intents/validation.jsonl", "text", args.intent)
     ]
@@ -130,44 +127,6 @@ def _texts(path: str, field: str, count: int) -> list[str]:
     lines = (ROOT / "data" / path).read_text().splitlines()
     texts = [str(json.loads(line)[field]) for line in lines if line.strip()]
     return (texts * (count // max(len(texts), 1) + 1))[:count]
-
-
-def _debits(settings: Any, count: int, rng: np.random.Generator) -> list[tuple[str, dict[str, Any]]]:
-    """``count`` debits of the data set's last day, each with the user's 24 hours before it."""
-    folder = synthetic_dir(settings)
-    manifest = read_manifest(folder) or {}
-    days = advanced_days(manifest)
-    last = pd.Timestamp(days[-1]["day"]) if days else pd.Timestamp(manifest["config"]["end_date"])
-    history, parts = read_since(folder, manifest, last - pd.Timedelta(days=1))
-    frame = pd.concat(unify_categories([history, *parts]), ignore_index=True)
-    frame = frame[frame["direction"].astype(str) == "debit"].sort_values("timestamp", kind="stable")
-    today = frame[frame["timestamp"] >= last]
-    picked = today.iloc[np.sort(rng.choice(len(today), min(count, len(today)), replace=False))]
-    by_user = dict(tuple(frame.groupby("user_id", observed=True)))
-    calls: list[tuple[str, dict[str, Any]]] = []
-    for row in picked.itertuples(index=False):
-        earlier = by_user[row.user_id]
-        context = earlier[
-            (earlier["timestamp"] >= row.timestamp - pd.Timedelta(hours=24))
-            & (earlier["timestamp"] < row.timestamp)
-        ]
-        transaction = {**_debit(row), "user_id": str(row.user_id), "direction": "debit"}
-        body = {
-            "transaction": transaction,
-            "context": [_debit(item) for item in context.itertuples(index=False)],
-        }
-        calls.append(("/predict/anomaly", body))
-    return calls
-
-
-def _debit(row: Any) -> dict[str, Any]:
-    return {
-        "amount": round(float(row.amount), 2),
-        "merchant": str(row.merchant),
-        "category": str(row.category),
-        "channel": str(row.channel),
-        "timestamp": pd.Timestamp(row.timestamp).tz_localize("Asia/Kolkata").isoformat(),
-    }
 
 
 if __name__ == "__main__":

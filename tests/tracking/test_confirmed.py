@@ -94,18 +94,25 @@ def _dpd90(settings: Settings, record: dict[str, Any]) -> set[str]:
     return set(partition_meta(synthetic_dir(settings) / record["file"])["dpd90"])
 
 
-def test_observed_defaults_resolve_each_credit_score_once_the_data_covers_its_horizon(
-    make_settings: Callable[..., Settings],
-) -> None:
-    settings = make_settings(users=400, months=2, outcome_horizon_days=2)
+def _credit_world(make_settings: Callable[..., Settings], users: int) -> tuple[Settings, Callable[..., str]]:
+    """A data set with a 2-day default horizon, a credit-risk champion, and a way to log its scores
+    (``score(user, outcome=None)``, returning the prediction id)."""
+    settings = make_settings(users=users, months=2, outcome_horizon_days=2)
     prepare_data(settings)
     version, _ = log_version(settings, "credit-risk", offset=1)
     apply_gate(settings, "credit-risk", version, {"auc": 0.9}, "c" * 64)
-    users = [f"U{index:07d}" for index in range(1, 401)]
 
     def score(user: str, outcome: Any = None) -> str:
         return _log_as(settings, "nivesh-credit-risk", version, {"user_id": user}, outcome)
 
+    return settings, score
+
+
+def test_observed_defaults_resolve_each_credit_score_once_the_data_covers_its_horizon(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings, score = _credit_world(make_settings, 400)
+    users = [f"U{index:07d}" for index in range(1, 401)]
     as_of_history = {score(user): user for user in users}  # scored before any day is ingested
     told = score(users[0], {"default": True})
     _, day1 = ingest(settings, 1)
@@ -139,11 +146,8 @@ def test_days_advanced_before_they_reported_defaults_are_not_read_as_no_default(
 
     from nivesh_ml.data.synthetic.partitions import META_KEY
 
-    settings = make_settings(users=200, months=2, outcome_horizon_days=2)
-    prepare_data(settings)
-    version, _ = log_version(settings, "credit-risk", offset=1)
-    apply_gate(settings, "credit-risk", version, {"auc": 0.9}, "c" * 64)
-    scored = _log_as(settings, "nivesh-credit-risk", version, {"user_id": "U0000001"})
+    settings, score = _credit_world(make_settings, 200)
+    scored = score("U0000001")
     _, day1 = ingest(settings, 1)
     path = synthetic_dir(settings) / day1[0]["file"]  # as an older release wrote it: no 90-DPD events
     table = pq.read_table(path)

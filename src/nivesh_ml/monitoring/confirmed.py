@@ -141,12 +141,7 @@ def join_observed_defaults(settings: Settings, *, lookback_days: int = LOOKBACK_
         ):
             start = as_of(created)
             end = start + timedelta(days=window(start))
-            if (
-                user is None
-                or end > last
-                or (last - end).days > lookback_days
-                or start + timedelta(days=1) < reported_from
-            ):
+            if end > last or (last - end).days > lookback_days or start + timedelta(days=1) < reported_from:
                 continue
             defaulted = any(start < day <= end for day in events.get(str(user), ()))
             repository.record_feedback(session, prediction_id, {"default": defaulted, "source": "data"})
@@ -165,6 +160,7 @@ def _waiting_credit(
         .where(
             ModelRegistry.model_name == registered_name("credit-risk"),
             ModelPrediction.actual_outcome.is_(None),
+            ModelPrediction.user_id.is_not(None),  # a score by features names no user to follow
         )
     )
     oldest = last - timedelta(days=lookback_days + settings.outcome_horizon_days + 1)

@@ -14,7 +14,8 @@ written, a check records one more verdict.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +35,7 @@ from nivesh_ml.monitoring.confirmed import join_confirmed_fraud, join_observed_d
 __all__ = [
     "DAILY_STEPS",
     "DayReport",
+    "StepClock",
     "check_drift_all",
     "decide_canaries",
     "ingest",
@@ -187,28 +189,37 @@ def run_day(
 ) -> DayReport:
     """One day: ingest ``days`` partitions (none with 0), validate, features, drift, retrain if
     triggered, decide canaries."""
-    seconds: dict[str, float] = {}
-    started = time.monotonic()
-
-    def lap(step: str) -> None:
-        nonlocal started
-        seconds[step], started = round(time.monotonic() - started, 2), time.monotonic()
-
-    version, new = ingest(settings, days, scenario=scenario) if days > 0 else (prepare_data(settings), [])
-    lap("ingest")
+    clock = StepClock()
+    with clock("ingest"):
+        version, new = ingest(settings, days, scenario=scenario) if days > 0 else (prepare_data(settings), [])
     report = DayReport(
         day=new[-1]["day"] if new else None,
         scenario=scenario,
         data_version=version,
         new_rows=sum(int(record.get("rows", 0)) for record in new),
-        step_seconds=seconds,
+        step_seconds=clock.seconds,
     )
-    report.snapshots_built, report.materialized = refresh_features(settings)
-    lap("features")
-    report.drift = check_drift_all(settings, drift_window, now=datetime.now(UTC))
-    lap("drift")
-    report.retrains = retrain_triggered(settings, models, quick=quick)
-    lap("retrain")
-    report.canaries = decide_canaries(settings, models)
-    lap("canary")
+    with clock("features"):
+        report.snapshots_built, report.materialized = refresh_features(settings)
+    with clock("drift"):
+        report.drift = check_drift_all(settings, drift_window, now=datetime.now(UTC))
+    with clock("retrain"):
+        report.retrains = retrain_triggered(settings, models, quick=quick)
+    with clock("canary"):
+        report.canaries = decide_canaries(settings, models)
     return report
+
+
+class StepClock:
+    """Wall seconds per step of a day: ``with clock("ingest"): ...``, then ``clock.seconds``."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(time.monotonic() - started, 2)

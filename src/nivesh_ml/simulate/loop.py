@@ -29,8 +29,7 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,7 +56,14 @@ from nivesh_ml.progress import item_progress
 from nivesh_ml.serving.process import server_process
 from nivesh_ml.tracking.registry import current_aliases
 
-__all__ = ["LOOPED_MODELS", "SimulationConfig", "prepare_simulation", "run_simulation", "simulation_settings"]
+__all__ = [
+    "LOOPED_MODELS",
+    "SimulationConfig",
+    "debit_requests",
+    "prepare_simulation",
+    "run_simulation",
+    "simulation_settings",
+]
 
 log = get_logger(__name__)
 
@@ -254,7 +260,7 @@ def _one_day(
     settings: Settings, config: SimulationConfig, http: httpx.Client, state: _State, day: int
 ) -> dict[str, Any]:
     started = time.monotonic()
-    steps = _Steps()
+    steps = daily.StepClock()
     scenario = config.scenario_on(day)
     with steps("ingest"):
         version, new = daily.ingest(settings, 1, scenario=scenario)
@@ -309,21 +315,6 @@ def _one_day(
     }
 
 
-class _Steps:
-    """Seconds per step of a day: ``with steps("ingest"): ...``."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    @contextmanager
-    def __call__(self, name: str) -> Iterator[None]:
-        started = time.monotonic()
-        try:
-            yield
-        finally:
-            self.seconds[name] = round(time.monotonic() - started, 2)
-
-
 def _alarms(settings: Settings, models: Sequence[str]) -> dict[str, str]:
     """The models whose drift alarm is raised after today's check (persistent drift, see triggers)."""
     from nivesh_ml.pipelines.triggers import drift_alarm
@@ -357,23 +348,30 @@ def _anomaly_traffic(
     rng: np.random.Generator,
     served: dict[str, dict[str, int]],
 ) -> None:
-    """The day's debits, scored as the app scores them: each with the user's debits of the 24 hours
-    before it as context."""
+    """The day's debits, scored as the app scores them (:func:`debit_requests`)."""
+    for body in debit_requests(settings, config.anomaly_requests, rng):
+        _score(http, state, served, "anomaly", body)
+
+
+def debit_requests(settings: Settings, count: int, rng: np.random.Generator) -> list[dict[str, Any]]:
+    """``POST /predict/anomaly`` bodies for ``count`` debits of the data set's last day (drawn with
+    ``rng``, in time order), each with the user's debits of the 24 hours before it as context."""
     frame = _recent_debits(settings)
-    today = frame[frame["timestamp"] >= frame["timestamp"].max().normalize()]  # the ingested day's
-    picked = today.iloc[
-        np.sort(rng.choice(len(today), min(config.anomaly_requests, len(today)), replace=False))
-    ]
+    today = frame[frame["timestamp"] >= frame["timestamp"].max().normalize()]  # the last day's
+    picked = today.iloc[np.sort(rng.choice(len(today), min(count, len(today)), replace=False))]
     by_user = {user: rows for user, rows in frame.groupby("user_id", observed=True)}  # noqa: C416  # a groupby has .keys
+    bodies = []
     for row in picked.itertuples(index=False):
         earlier = by_user[row.user_id]
         since = row.timestamp - pd.Timedelta(hours=24)
         context = earlier[(earlier["timestamp"] >= since) & (earlier["timestamp"] < row.timestamp)]
-        body = {
-            "transaction": _transaction(row),
-            "context": [_recent(item) for item in context.itertuples(index=False)],
-        }
-        _score(http, state, served, "anomaly", body)
+        bodies.append(
+            {
+                "transaction": _transaction(row),
+                "context": [_recent(item) for item in context.itertuples(index=False)],
+            }
+        )
+    return bodies
 
 
 def _score(
@@ -390,11 +388,12 @@ def _score(
 
 
 def _recent_debits(settings: Settings) -> pd.DataFrame:
-    """The debits of the last ingested day and of the day before it (the 24-hour context of the
-    day's first debits; on the first simulated day, the history's last day)."""
+    """The debits of the data set's last day (the last ingested, else the history's last) and of
+    the day before it (the 24-hour context of the day's first debits)."""
     folder = synthetic_dir(settings)
     manifest = read_manifest(folder) or {}
-    today = pd.Timestamp(advanced_days(manifest)[-1]["day"])
+    days = advanced_days(manifest)
+    today = pd.Timestamp(days[-1]["day"] if days else manifest["config"]["end_date"])
     history, days = read_since(folder, manifest, today - pd.Timedelta(days=1))
     frame = pd.concat(unify_categories([history, *days]), ignore_index=True)
     frame = frame[frame["direction"].astype(str) == "debit"]

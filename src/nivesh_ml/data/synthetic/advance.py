@@ -14,9 +14,9 @@ gives the same bytes however the days were advanced (all at once or one a call):
    deposit account), and ids ``T<yyyymmdd><7-digit row>``; the frame is checked against the
    transactions schema (with the scenario's new categories and anomaly types allowed) and
    written as a partition (:mod:`partitions`);
-5. the day's 90-days-past-due events (:mod:`outcomes`: each user's latent risk, and more for a
-   user the income shock hit), recorded as ``dpd90`` (user ids) in the partition's record with
-   the ``horizon_days`` they were drawn for.
+5. the day's 90-days-past-due events (:mod:`outcomes`: each user's latent risk, plus the
+   scenario's ``risk_shift`` for the users its effect names), recorded as ``dpd90`` (user ids) in
+   the partition's record with the ``horizon_days`` they were drawn for.
 
 The generated history is never touched. Users and accounts are the generator's own draws for
 the manifest's configuration (redrawn and checked against the written tables).
@@ -214,8 +214,10 @@ def _make_day(
     ids = np.asarray(world.user_ids.to_numpy(zero_copy_only=False))
     if chosen is not None and start is not None:
         rows, effect = chosen.apply(rows, DayContext(day, start, seed, world.pop, world.acc, ids))
-    shocked = np.isin(ids, effect.get("users", [])) if chosen and chosen.name == "income-shock" else False
-    dpd90 = delinquent(world.risk, np.asarray(shocked, dtype=bool), horizon_days, rng(_OUTCOMES))
+    risk = world.risk
+    if chosen is not None and chosen.risk_shift:
+        risk = risk + chosen.risk_shift * np.isin(ids, effect.get("users", []))
+    dpd90 = delinquent(risk, horizon_days, rng(_OUTCOMES))
     frame = _frame(rows, world, tl, day, rng(_NARRATION))
     schemas.validate(frame, _SCHEMA)
     meta = {

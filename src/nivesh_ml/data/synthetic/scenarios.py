@@ -26,6 +26,7 @@ from nivesh_ml.data.synthetic.accounts import Accounts
 from nivesh_ml.data.synthetic.anomalies import ANOMALY_RATE
 from nivesh_ml.data.synthetic.batch import Batch, concat, make_batch
 from nivesh_ml.data.synthetic.merchants import ANOMALY_TYPES, CATEGORIES, cat, ch, vocabulary
+from nivesh_ml.data.synthetic.outcomes import SHOCK_RISK
 from nivesh_ml.data.synthetic.users import Population, occupation_code
 
 __all__ = [
@@ -100,6 +101,9 @@ class Scenario:
     description: str
     apply: Apply
     anomaly_multiplier: float = 1.0
+    # latent credit risk added to the users its effect names (``effect["users"]``) while it lasts:
+    # their 90-DPD hazard rises with it (:mod:`.outcomes`)
+    risk_shift: float = 0.0
 
 
 def _extra(name: str) -> int:
@@ -213,7 +217,9 @@ def _fraud_wave(
 
 
 SCENARIOS: dict[str, Scenario] = {
-    "income-shock": Scenario("income-shock", SCENARIO_DESCRIPTIONS["income-shock"], _income_shock),
+    "income-shock": Scenario(
+        "income-shock", SCENARIO_DESCRIPTIONS["income-shock"], _income_shock, risk_shift=SHOCK_RISK
+    ),
     "inflation": Scenario("inflation", SCENARIO_DESCRIPTIONS["inflation"], _inflation),
     "new-merchants": Scenario("new-merchants", SCENARIO_DESCRIPTIONS["new-merchants"], _new_merchants),
     # the known anomaly types at 3x, plus card testing at 2.5x the normal rate: about 5x in all
